@@ -1,0 +1,57 @@
+# Frontline: `make run` and `make test` are all a newcomer needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PORT ?= 8000
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: install run test lint typecheck pytest test-setup openapi bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py demo --if-empty
+	@echo "Frontline at http://127.0.0.1:$(PORT)/ (demo accounts: see README)"
+	$(PY) manage.py serve --port $(PORT)
+
+# Browser tests need Debian's chromium; install it when missing and we are root.
+test-setup: install
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) >/dev/null \
+	      || echo "chromium could not be installed: browser tests will skip (fail under CI=true)"; \
+	  else echo "chromium missing and not root: browser tests will skip (fail under CI=true)"; fi; \
+	fi
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy frontline
+
+openapi: install
+	$(PY) manage.py export_openapi --output docs/openapi.json
+
+pytest: test-setup
+	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache

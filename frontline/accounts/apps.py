@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "frontline.accounts"
+    label = "accounts"
+    verbose_name = "People and groups"
+
+    def ready(self) -> None:
+        from frontline.accounts import policies  # noqa: F401  (registers the rules)

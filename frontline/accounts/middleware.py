@@ -1,0 +1,21 @@
+"""Builds request.actor once per request from the signed-in user."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from frontline.accounts.selectors import actor_for_user
+
+
+class ActorMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        request.actor = (  # type: ignore[attr-defined]
+            actor_for_user(user) if user is not None and user.is_authenticated else None
+        )
+        return self.get_response(request)

@@ -1,0 +1,33 @@
+"""Template filters: safe Markdown rendering of user text."""
+
+from __future__ import annotations
+
+import markdown as md
+import nh3
+from django import template
+from django.utils.safestring import SafeString, mark_safe
+
+register = template.Library()
+
+ALLOWED_TAGS = {
+    "p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li", "a",
+    "h3", "h4", "h5", "h6", "hr", "table", "thead", "tbody", "tr", "th", "td",
+}  # fmt: skip
+
+
+def render_markdown(text: str) -> str:
+    """Markdown -> HTML, then sanitised by nh3: no script, no event handlers, and links only
+    with http, https or mailto (so `[x](javascript:...)` loses its link)."""
+    html = md.markdown(text or "", extensions=["fenced_code", "tables", "sane_lists"])
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+@register.filter(name="markdown")
+def markdown_filter(text: str) -> SafeString:
+    return mark_safe(render_markdown(text))  # noqa: S308 - sanitised by nh3 above

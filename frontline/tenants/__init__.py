@@ -1,0 +1,3 @@
+"""Tenants: organisations (the MSP's client companies and the provider itself).
+
+Imports only core."""

@@ -1,0 +1,23 @@
+"""Reads of organisations, scoped to the actor."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from frontline.core.access import Actor
+from frontline.core.errors import NotFound
+from frontline.tenants.models import Organization
+
+
+def organization_list(*, actor: Actor) -> QuerySet[Organization]:
+    qs = Organization.objects.all()
+    if not actor.all_tenants:
+        qs = qs.filter(pk__in=actor.tenant_ids)
+    return qs.order_by("name")
+
+
+def organization_get(*, actor: Actor, organization_id: int) -> Organization:
+    try:
+        return organization_list(actor=actor).get(pk=organization_id)
+    except Organization.DoesNotExist:
+        raise NotFound("Organisation not found.") from None

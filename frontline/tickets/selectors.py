@@ -1,0 +1,345 @@
+"""Every read of tickets, scoped to the actor and prefetched for the callers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from frontline.accounts.models import User
+from frontline.core import access
+from frontline.core.access import Actor
+from frontline.core.errors import NotFound, ValidationError
+from frontline.core.models import AuditEvent
+from frontline.tickets.models import Attachment, Category, Comment, Escalation, StatusLink, Ticket
+
+OPEN_STATUSES = [
+    Ticket.Status.NEW,
+    Ticket.Status.ASSIGNED,
+    Ticket.Status.IN_PROGRESS,
+    Ticket.Status.PENDING_CUSTOMER,
+    Ticket.Status.PENDING_VENDOR,
+    Ticket.Status.PENDING_CHANGE,
+]
+
+# The only columns a caller may sort by (never raw user input in order_by).
+SORTS: dict[str, tuple[str, ...]] = {
+    "created": ("created_at", "id"),
+    "-created": ("-created_at", "-id"),
+    "updated": ("updated_at", "id"),
+    "-updated": ("-updated_at", "-id"),
+    "priority": ("priority", "-created_at", "-id"),
+    "-priority": ("-priority", "-created_at", "-id"),
+    "number": ("id",),
+    "-number": ("-id",),
+    "status": ("status", "-id"),
+    "subject": ("subject", "id"),
+}
+QUEUES = ("mine", "groups", "unassigned", "open", "all")
+
+
+def ticket_visible(*, actor: Actor) -> QuerySet[Ticket]:
+    """All tickets `actor` may see: agents, those of the organisations they serve; end users,
+    their own (designated contacts and organisation admins: their organisation's)."""
+    qs: QuerySet[Ticket] = Ticket.objects.visible_to(actor)
+    if actor.is_agent:
+        return qs
+    if actor.has_role("org_contact", "org_admin"):
+        return qs.filter(tenant_id=actor.home_tenant_id)
+    return qs.filter(requester_id=actor.user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFilters:
+    queue: str = "all"
+    status: str = ""
+    priority: int | None = None
+    type: str = ""
+    organization_id: int | None = None
+    group_id: int | None = None
+    assignee_id: int | None = None
+    requester_id: int | None = None
+    channel: str = ""
+    category_id: int | None = None
+    q: str = ""
+    sort: str = "-created"
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> TicketFilters:
+        """Parse query parameters (strings) into filters; bad values raise ValidationError."""
+        errors: dict[str, str] = {}
+
+        def _int(name: str) -> int | None:
+            raw = params.get(name)
+            if raw in (None, ""):
+                return None
+            try:
+                return int(str(raw))
+            except (TypeError, ValueError):
+                errors[name] = "Must be a whole number."
+                return None
+
+        def _choice(name: str, allowed: Any, default: str = "") -> str:
+            raw = params.get(name) or default
+            if raw and raw not in allowed:
+                errors[name] = f"Unknown value {str(raw)[:40]!r}."
+                return default
+            return str(raw)
+
+        status = params.get("status") or ""
+        if status and status not in {*Ticket.Status.values, "open"}:
+            errors["status"] = f"Unknown status {str(status)[:40]!r}."
+            status = ""
+        filters = cls(
+            queue=_choice("queue", QUEUES, "all"),
+            status=str(status),
+            priority=_int("priority"),
+            type=_choice("type", Ticket.Type.values),
+            organization_id=_int("organization"),
+            group_id=_int("group"),
+            assignee_id=_int("assignee"),
+            requester_id=_int("requester"),
+            channel=_choice("channel", Ticket.Channel.values),
+            category_id=_int("category"),
+            q=str(params.get("q") or "")[:200].strip(),
+            sort=_choice("sort", SORTS, "-created"),
+        )
+        if filters.priority is not None and not 1 <= filters.priority <= 5:
+            errors["priority"] = "Priority is 1 to 5."
+        if errors:
+            raise ValidationError(errors)
+        return filters
+
+
+def ticket_search(qs: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
+    """Keyword search on number, subject, description and public/internal comment text.
+
+    Each word must match somewhere. (The search interface: a full-text index can replace the
+    matching underneath without changing callers.)"""
+    q = q.strip()
+    if not q:
+        return qs
+    upper = q.upper()
+    if len(q) <= 20 and (upper.startswith("INC-") or upper.startswith("REQ-")):
+        return qs.filter(number=upper)
+    for word in q.split()[:8]:
+        comment_hit = Comment.objects.filter(ticket_id=OuterRef("pk"), body__icontains=word)
+        qs = qs.filter(
+            Q(subject__icontains=word) | Q(description__icontains=word) | Exists(comment_hit)
+        )
+    return qs
+
+
+def ticket_list(*, actor: Actor, filters: TicketFilters | None = None) -> QuerySet[Ticket]:
+    """The queue: visible tickets, filtered and sorted, with what a list row shows prefetched."""
+    f = filters or TicketFilters()
+    qs = ticket_visible(actor=actor)
+    if f.queue == "mine":
+        qs = qs.filter(assignee_id=actor.user_id)
+    elif f.queue == "groups":
+        qs = qs.filter(group_id__in=actor.group_ids)
+    elif f.queue == "unassigned":
+        qs = qs.filter(assignee__isnull=True)
+    if f.queue in {"mine", "groups", "unassigned", "open"} and not f.status:
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    if f.status == "open":
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    elif f.status:
+        qs = qs.filter(status=f.status)
+    if f.priority is not None:
+        qs = qs.filter(priority=f.priority)
+    if f.type:
+        qs = qs.filter(type=f.type)
+    if f.organization_id is not None:
+        qs = qs.filter(tenant_id=f.organization_id)
+    if f.group_id is not None:
+        qs = qs.filter(group_id=f.group_id)
+    if f.assignee_id is not None:
+        qs = qs.filter(assignee_id=f.assignee_id)
+    if f.requester_id is not None:
+        qs = qs.filter(requester_id=f.requester_id)
+    if f.channel:
+        qs = qs.filter(channel=f.channel)
+    if f.category_id is not None:
+        qs = qs.filter(Q(category_id=f.category_id) | Q(subcategory_id=f.category_id))
+    qs = ticket_search(qs, f.q)
+    return qs.select_related(
+        "tenant", "requester", "assignee", "group", "category", "subcategory"
+    ).order_by(*SORTS[f.sort])
+
+
+def ticket_get(*, actor: Actor, ref: str | int) -> Ticket:
+    """One ticket by id or by number (INC-000123). Another organisation's: NotFound."""
+    qs = ticket_visible(actor=actor).select_related(
+        "tenant",
+        "requester",
+        "assignee",
+        "group",
+        "category",
+        "subcategory",
+        "parent",
+        "duplicate_of",
+        "created_by",
+        "resolved_by",
+    )
+    ref_text = str(ref).strip()
+    try:
+        if ref_text.isdigit():
+            ticket: Ticket = qs.get(pk=int(ref_text))
+        else:
+            ticket = qs.get(number=ref_text.upper()[:20])
+    except Ticket.DoesNotExist:
+        raise NotFound("Ticket not found.") from None
+    access.require(actor, "tickets.view", ticket)
+    return ticket
+
+
+@dataclass(slots=True)
+class TimelineEntry:
+    event: AuditEvent
+    comment: Comment | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+    escalation: Escalation | None = None
+
+
+def ticket_timeline(*, actor: Actor, ticket: Ticket) -> list[TimelineEntry]:
+    """Every event of the ticket in order (end users: only public ones), with the comments,
+    attachments and escalations they refer to, in a fixed number of queries."""
+    access.require(actor, "tickets.view", ticket)
+    events = AuditEvent.objects.filter(
+        target_type="tickets.ticket", target_id=ticket.pk
+    ).select_related("actor")
+    if not actor.is_agent:
+        events = events.filter(is_public=True)
+    event_list = list(events.order_by("id"))
+    comment_ids = [e.data.get("comment_id") for e in event_list if e.data.get("comment_id")]
+    comments = {
+        c.pk: c for c in Comment.objects.filter(pk__in=comment_ids).select_related("author")
+    }
+    attachments = Attachment.objects.filter(ticket=ticket)
+    if not actor.is_agent:
+        attachments = attachments.filter(is_internal=False)
+    by_comment: dict[int, list[Attachment]] = {}
+    by_id: dict[int, Attachment] = {}
+    for att in attachments:
+        by_id[att.pk] = att
+        if att.comment_id:
+            by_comment.setdefault(att.comment_id, []).append(att)
+    escalations: dict[int, Escalation] = {}
+    if actor.is_agent:
+        escalations = {
+            e.pk: e
+            for e in Escalation.objects.filter(ticket=ticket).select_related(
+                "from_group", "to_group", "created_by"
+            )
+        }
+    entries: list[TimelineEntry] = []
+    for event in event_list:
+        entry = TimelineEntry(event=event)
+        comment_id = event.data.get("comment_id")
+        if comment_id:
+            entry.comment = comments.get(comment_id)
+            if entry.comment is None or (entry.comment.is_internal and not actor.is_agent):
+                continue
+            entry.attachments = by_comment.get(comment_id, [])
+        attachment_id = event.data.get("attachment_id")
+        if attachment_id:
+            found = by_id.get(attachment_id)
+            if found is None or found.comment_id:  # hidden, or shown with its comment
+                continue
+            entry.attachments = [found]
+        escalation_id = event.data.get("escalation_id")
+        if escalation_id:
+            entry.escalation = escalations.get(escalation_id)
+        entries.append(entry)
+    return entries
+
+
+def comment_list(*, actor: Actor, ticket: Ticket) -> QuerySet[Comment]:
+    access.require(actor, "tickets.view", ticket)
+    qs = Comment.objects.filter(ticket=ticket).select_related("author")
+    if not actor.is_agent:
+        qs = qs.filter(is_internal=False)
+    return qs.order_by("created_at", "id")
+
+
+def attachment_list(*, actor: Actor, ticket: Ticket) -> QuerySet[Attachment]:
+    access.require(actor, "tickets.view", ticket)
+    qs = Attachment.objects.filter(ticket=ticket)
+    if not actor.is_agent:
+        qs = qs.filter(is_internal=False)
+    return qs.order_by("created_at", "id")
+
+
+def attachment_get(*, actor: Actor, ticket: Ticket, uid: str) -> Attachment:
+    """An attachment, always looked up through its ticket. Unknown, foreign or internal (for
+    end users): NotFound."""
+    try:
+        return attachment_list(actor=actor, ticket=ticket).get(uid=uid)
+    except (Attachment.DoesNotExist, ValueError, Exception) as exc:  # bad UUID text too
+        if isinstance(exc, NotFound):
+            raise
+        raise NotFound("Attachment not found.") from None
+
+
+def escalation_latest(*, actor: Actor, ticket: Ticket) -> Escalation | None:
+    """The handoff the current group should read first (agents only)."""
+    if not actor.is_agent:
+        return None
+    access.require(actor, "tickets.view", ticket)
+    esc: Escalation | None = (
+        Escalation.objects.filter(ticket=ticket, kind=Escalation.Kind.FUNCTIONAL)
+        .select_related("from_group", "to_group", "created_by")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    return esc
+
+
+def escalation_list(*, actor: Actor, ticket: Ticket) -> QuerySet[Escalation]:
+    if not actor.is_agent:
+        return Escalation.objects.none()
+    access.require(actor, "tickets.view", ticket)
+    return Escalation.objects.filter(ticket=ticket).select_related(
+        "from_group", "to_group", "created_by"
+    )
+
+
+def category_list() -> QuerySet[Category]:
+    return Category.objects.filter(is_active=True).select_related("parent").order_by("name")
+
+
+def requester_choices(*, actor: Actor, organization_id: int | None = None) -> QuerySet[User]:
+    """People an agent may log a ticket for."""
+    if not actor.is_agent:
+        return User.objects.none()
+    qs = User.objects.filter(is_active=True).select_related("organization")
+    if not actor.all_tenants:
+        qs = qs.filter(organization_id__in=actor.tenant_ids)
+    if organization_id is not None:
+        qs = qs.filter(organization_id=organization_id)
+    return qs.order_by("full_name")
+
+
+def status_link_ticket(*, raw_token: str) -> Ticket:
+    """The ticket a mailed status link shows; expired, revoked or unknown links: NotFound."""
+    from django.utils import timezone
+
+    from frontline.tickets.services import status_link_hash
+
+    if not raw_token or len(raw_token) > 100:
+        raise NotFound("This link is not valid.")
+    link = (
+        StatusLink.objects.filter(
+            token_hash=status_link_hash(raw_token),
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .select_related("ticket", "ticket__group", "ticket__tenant")
+        .first()
+    )
+    if link is None:
+        raise NotFound("This link is not valid or has expired.")
+    return link.ticket
