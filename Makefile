@@ -9,8 +9,15 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .PHONY: install run test lint typecheck pytest test-setup openapi bench clean
 
+# Re-runs when pyproject.toml changes. Needs Python 3.11+ with venv (Debian: python3-venv).
 $(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@if [ ! -x $(PIP) ]; then \
+	  $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+	    || { echo "Frontline needs Python 3.11 or newer as '$(PYTHON)' (make PYTHON=python3.11 ...)"; exit 1; }; \
+	  $(PYTHON) -m venv $(VENV) \
+	    || { echo "Could not create $(VENV); on Debian/Ubuntu: apt-get install python3-venv"; exit 1; }; \
+	fi
+	@echo "Installing Frontline and its dependencies into $(VENV) (the first time takes a minute or two)"
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e '.[dev]'
 	@rm -f $(VENV)/.installed-*
@@ -18,10 +25,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Migrates, loads the demo desk once (see README for its accounts), then serves until Ctrl-C.
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo --if-empty
-	@echo "Frontline at http://127.0.0.1:$(PORT)/ (demo accounts: see README)"
+	@echo "Frontline at http://127.0.0.1:$(PORT)/ - sign in as tessa.morgan@northwind.example (agent)"
+	@echo "or maria.gonzalez@acme.example (end user); every demo password is frontline-demo"
 	$(PY) manage.py serve --port $(PORT)
 
 # Browser tests need Debian's chromium; install it when missing and we are root.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -45,6 +47,35 @@ class Desk:
 
     def actor(self, user: User) -> Actor:
         return actor_for_user(user)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["frontline.core.testing.FastArgon2PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache(settings):
+    """Rate-limit counters and lockouts live in the cache: start every test from zero.
+
+    With Redis as the cache (CI's PostgreSQL run), each xdist worker gets its own Redis database
+    so one worker's clear() does not wipe another's counters mid-test."""
+    from django.core.cache import cache
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    location = settings.CACHES["default"].get("LOCATION", "")
+    if worker and "redis" in settings.CACHES["default"]["BACKEND"].lower():
+        index = 2 + int(worker.removeprefix("gw") or 0)
+        settings.CACHES = {
+            "default": {
+                **settings.CACHES["default"],
+                "LOCATION": re.sub(r"/\d*$", f"/{index}", location),
+            }
+        }
+
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

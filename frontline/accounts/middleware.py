@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 from frontline.accounts.selectors import actor_for_user
 
@@ -15,7 +17,12 @@ class ActorMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        request.actor = (  # type: ignore[attr-defined]
-            actor_for_user(user) if user is not None and user.is_authenticated else None
-        )
+        signed_in = user is not None and user.is_authenticated
+        request.actor = actor_for_user(user) if signed_in else None  # type: ignore[attr-defined, arg-type]
+        # Times are stored in UTC and shown in the viewer's own time zone.
+        zone_name = getattr(user, "time_zone", "") if signed_in else ""
+        try:
+            timezone.activate(zoneinfo.ZoneInfo(zone_name)) if zone_name else timezone.deactivate()
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            timezone.deactivate()
         return self.get_response(request)

@@ -88,18 +88,19 @@ def user_create(
 
 def user_update(*, actor: Actor, user: User, changes: Mapping[str, Any]) -> User:
     """Change a person's profile. A request to change a field the actor may not set is refused
-    and the attempt is audited (security item 6)."""
+    and the attempt is audited (security item 6). Only administrators grant or take away an
+    agent role (as in user_create); raises PermissionDenied or ValidationError, changing nothing."""
     access.require(actor, "accounts.user_update", user)
-    is_admin = actor.has_role("admin", "system") or (
-        actor.has_role("manager") and user.role not in {User.Role.ADMIN}
-    )
+    is_full_admin = actor.has_role("admin", "system")
+    is_admin = is_full_admin or (actor.has_role("manager") and user.role != User.Role.ADMIN)
     allowed = ADMIN_EDITABLE_FIELDS if is_admin else SELF_EDITABLE_FIELDS
-    if actor.has_role("org_admin") and user.pk != actor.user_id:
-        allowed = SELF_EDITABLE_FIELDS | {"is_active", "role"}
+    if actor.has_role("org_admin") and not is_admin and user.pk != actor.user_id:
+        # Organisation admins manage their organisation's end users, never agents.
+        allowed = SELF_EDITABLE_FIELDS | {"is_active", "role"} if not user.is_agent else frozenset()
     forbidden = sorted(set(changes) - allowed)
-    if not forbidden and "role" in changes and not is_admin:
-        if changes["role"] not in END_USER_ROLES:
-            forbidden = ["role"]
+    if "role" in changes and "role" not in forbidden and not is_full_admin:
+        if changes["role"] in AGENT_ROLES or user.role in AGENT_ROLES:
+            forbidden = sorted({*forbidden, "role"})
     if forbidden:
         with transaction.atomic():
             event_record(
@@ -111,18 +112,33 @@ def user_update(*, actor: Actor, user: User, changes: Mapping[str, Any]) -> User
                 is_public=False,
             )
         raise PermissionDenied(f"You may not change: {', '.join(forbidden)}.")
+    cleaned = dict(changes)
+    if "full_name" in cleaned:
+        cleaned["full_name"] = str(cleaned["full_name"]).strip()
+        if not cleaned["full_name"]:
+            raise ValidationError({"full_name": "A name is required."})
+    if "role" in cleaned and cleaned["role"] not in User.Role.values:
+        raise ValidationError({"role": f"Unknown role {str(cleaned['role'])[:40]!r}."})
+    if "is_active" in cleaned and not isinstance(cleaned["is_active"], bool):
+        raise ValidationError({"is_active": "Must be true or false."})
+    if "email" in cleaned:
+        cleaned["email"] = str(cleaned["email"]).strip().lower()
+        try:
+            validate_email(cleaned["email"])
+        except DjangoValidationError:
+            raise ValidationError({"email": "Enter a valid email address."}) from None
+        if User.objects.filter(email=cleaned["email"]).exclude(pk=user.pk).exists():
+            raise ValidationError({"email": "A user with this email address already exists."})
     with transaction.atomic():
-        before = {name: getattr(user, name) for name in changes}
-        for name, value in changes.items():
-            if name == "full_name" and not str(value).strip():
-                raise ValidationError({"full_name": "A name is required."})
+        before = {name: getattr(user, name) for name in cleaned}
+        for name, value in cleaned.items():
             setattr(user, name, value)
-        user.save(update_fields=list(changes))
+        user.save(update_fields=list(cleaned))
         event_record_changes(
             actor=actor,
             target=user,
             tenant_id=user.organization_id,
-            changes=[(name, before[name], getattr(user, name)) for name in changes],
+            changes=[(name, before[name], getattr(user, name)) for name in cleaned],
         )
     return user
 
@@ -130,7 +146,8 @@ def user_update(*, actor: Actor, user: User, changes: Mapping[str, Any]) -> User
 @transaction.atomic
 def token_create(*, actor: Actor, user: User, name: str = "API token") -> tuple[ApiToken, str]:
     """Create an API token for `user`; returns the row and the raw token (shown only once)."""
-    access.require(actor, "accounts.token_create")
+    # With `user` as the object, a system job of one tenant cannot mint tokens for another's users.
+    access.require(actor, "accounts.token_create", user)
     if actor.user_id is not None and actor.user_id != user.pk and not actor.has_role("admin"):
         raise PermissionDenied("You may only create tokens for yourself.")
     raw = "flt_" + secrets.token_urlsafe(32)

@@ -109,8 +109,11 @@ class AuditEvent(models.Model):
         return f"{self.target_type}#{self.target_id} {self.kind} {self.field}".strip()
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
+        if not self._state.adding or kwargs.get("force_update") or kwargs.get("update_fields"):
             raise TypeError("Audit events are append-only.")
+        # Always INSERT: a new instance given an existing id would otherwise make Django try an
+        # UPDATE of that row first (overwriting history); now it fails on the primary key.
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:

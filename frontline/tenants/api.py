@@ -1,5 +1,67 @@
-"""REST API router for this app (mounted by frontline.api)."""
+"""REST API for organisations (mounted at /api/v1/organizations by frontline.api)."""
 
-from ninja import Router
+from __future__ import annotations
 
-router = Router()
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+
+from frontline.api.auth import request_actor
+from frontline.api.pagination import keyset_page
+from frontline.api.schemas import ListQuery, errors
+from frontline.tenants import selectors
+from frontline.tenants.models import Organization
+
+router = Router(tags=["organizations"])
+
+
+class OrganizationOut(Schema):
+    id: int
+    name: str
+    slug: str
+    is_provider: bool
+    time_zone: str
+    is_active: bool
+
+
+class OrganizationPageOut(Schema):
+    items: list[OrganizationOut]
+    next_cursor: str | None
+
+
+def _organization_out(organization: Organization) -> OrganizationOut:
+    return OrganizationOut(
+        id=organization.pk,
+        name=organization.name,
+        slug=organization.slug,
+        is_provider=organization.is_provider,
+        time_zone=organization.time_zone,
+        is_active=organization.is_active,
+    )
+
+
+@router.get(
+    "",
+    response={200: OrganizationPageOut, **errors(401, 422)},
+    summary="Organisations the caller may see, by name",
+)
+def organization_list(request: HttpRequest, query: Query[ListQuery]) -> OrganizationPageOut:
+    page = keyset_page(
+        selectors.organization_list(actor=request_actor(request)),
+        limit=query.limit,
+        cursor=query.cursor,
+    )
+    return OrganizationPageOut(
+        items=[_organization_out(o) for o in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get(
+    "/{organization_id}",
+    response={200: OrganizationOut, **errors(401, 404, 422)},
+    summary="One organisation",
+)
+def organization_detail(request: HttpRequest, organization_id: int) -> OrganizationOut:
+    organization = selectors.organization_get(
+        actor=request_actor(request), organization_id=organization_id
+    )
+    return _organization_out(organization)

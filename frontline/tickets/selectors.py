@@ -66,29 +66,47 @@ class TicketFilters:
     q: str = ""
     sort: str = "-created"
 
+    def __post_init__(self) -> None:
+        # Built directly (not through from_params), a bad sort must still never reach order_by.
+        if self.sort not in SORTS:
+            raise ValidationError({"sort": f"Unknown value {str(self.sort)[:40]!r}."})
+        if self.queue not in QUEUES:
+            raise ValidationError({"queue": f"Unknown value {str(self.queue)[:40]!r}."})
+
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> TicketFilters:
         """Parse query parameters (strings) into filters; bad values raise ValidationError."""
         errors: dict[str, str] = {}
 
-        def _int(name: str) -> int | None:
+        def _text(name: str) -> str:
+            # Only strings count: a list or mapping (from JSON, say) is never a valid value and
+            # must not reach a dict lookup (unhashable) or order_by.
             raw = params.get(name)
-            if raw in (None, ""):
+            if raw is None:
+                return ""
+            if not isinstance(raw, str | int):
+                errors[name] = "Must be a single value."
+                return ""
+            return str(raw)
+
+        def _int(name: str) -> int | None:
+            raw = _text(name)
+            if raw == "":
                 return None
             try:
-                return int(str(raw))
-            except (TypeError, ValueError):
+                return int(raw)
+            except ValueError:
                 errors[name] = "Must be a whole number."
                 return None
 
         def _choice(name: str, allowed: Any, default: str = "") -> str:
-            raw = params.get(name) or default
+            raw = _text(name) or default
             if raw and raw not in allowed:
-                errors[name] = f"Unknown value {str(raw)[:40]!r}."
+                errors[name] = f"Unknown value {raw[:40]!r}."
                 return default
-            return str(raw)
+            return raw
 
-        status = params.get("status") or ""
+        status = _text("status")
         if status and status not in {*Ticket.Status.values, "open"}:
             errors["status"] = f"Unknown status {str(status)[:40]!r}."
             status = ""
@@ -103,7 +121,7 @@ class TicketFilters:
             requester_id=_int("requester"),
             channel=_choice("channel", Ticket.Channel.values),
             category_id=_int("category"),
-            q=str(params.get("q") or "")[:200].strip(),
+            q=_text("q")[:200].strip(),
             sort=_choice("sort", SORTS, "-created"),
         )
         if filters.priority is not None and not 1 <= filters.priority <= 5:
@@ -113,8 +131,11 @@ class TicketFilters:
         return filters
 
 
-def ticket_search(qs: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
-    """Keyword search on number, subject, description and public/internal comment text.
+def ticket_search(
+    qs: QuerySet[Ticket], q: str, *, include_internal: bool = False
+) -> QuerySet[Ticket]:
+    """Keyword search on number, subject, description and comment text (internal notes only
+    with `include_internal`, i.e. for agents: otherwise a hit would reveal a note's words).
 
     Each word must match somewhere. (The search interface: a full-text index can replace the
     matching underneath without changing callers.)"""
@@ -124,8 +145,11 @@ def ticket_search(qs: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
     upper = q.upper()
     if len(q) <= 20 and (upper.startswith("INC-") or upper.startswith("REQ-")):
         return qs.filter(number=upper)
+    comments = (
+        Comment.objects.all() if include_internal else Comment.objects.filter(is_internal=False)
+    )
     for word in q.split()[:8]:
-        comment_hit = Comment.objects.filter(ticket_id=OuterRef("pk"), body__icontains=word)
+        comment_hit = comments.filter(ticket_id=OuterRef("pk"), body__icontains=word)
         qs = qs.filter(
             Q(subject__icontains=word) | Q(description__icontains=word) | Exists(comment_hit)
         )
@@ -164,7 +188,7 @@ def ticket_list(*, actor: Actor, filters: TicketFilters | None = None) -> QueryS
         qs = qs.filter(channel=f.channel)
     if f.category_id is not None:
         qs = qs.filter(Q(category_id=f.category_id) | Q(subcategory_id=f.category_id))
-    qs = ticket_search(qs, f.q)
+    qs = ticket_search(qs, f.q, include_internal=actor.is_agent)
     return qs.select_related(
         "tenant", "requester", "assignee", "group", "category", "subcategory"
     ).order_by(*SORTS[f.sort])

@@ -77,7 +77,11 @@ def _lock(ticket: Ticket, expected_version: int | None) -> Ticket:
 
     Returns the fresh row with its version already bumped (callers save 'version')."""
     try:
-        fresh: Ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        # Scoped to the tenant the caller was authorised for: a Ticket instance whose tenant_id
+        # does not match its row (built by hand, or tampered with) finds nothing.
+        fresh: Ticket = Ticket.objects.select_for_update().get(
+            pk=ticket.pk, tenant_id=ticket.tenant_id
+        )
     except Ticket.DoesNotExist:
         raise NotFound("Ticket not found.") from None
     if expected_version is not None and fresh.version != expected_version:
@@ -108,6 +112,14 @@ def _category(category_id: int | None, *, parent_id: int | None, field: str) -> 
     return category
 
 
+def _agent_serves(agent: User, tenant_id: int) -> bool:
+    return bool(
+        agent.serves_all_organizations
+        or agent.organization_id == tenant_id
+        or agent.served_organizations.filter(pk=tenant_id).exists()
+    )
+
+
 def _agent_for(
     ticket_tenant_id: int, user_id: int | None, field: str = "assignee_id"
 ) -> User | None:
@@ -116,11 +128,7 @@ def _agent_for(
     agent = User.objects.filter(pk=user_id, is_active=True).first()
     if agent is None or not agent.is_agent:
         raise ValidationError({field: "Unknown agent."})
-    if not (
-        agent.serves_all_organizations
-        or agent.organization_id == ticket_tenant_id
-        or agent.served_organizations.filter(pk=ticket_tenant_id).exists()
-    ):
+    if not _agent_serves(agent, ticket_tenant_id):
         raise ValidationError({field: "This agent does not serve the ticket's organisation."})
     return agent
 
@@ -221,6 +229,8 @@ def ticket_create(
         group = SupportGroup.objects.filter(
             kind=SupportGroup.Kind.SERVICE_DESK, is_active=True
         ).first()
+    for new_file in files:
+        _attachment_check(new_file)
 
     ticket = Ticket.objects.create(
         tenant_id=tenant_id,
@@ -261,6 +271,14 @@ def ticket_create(
     for new_file in files:
         _attachment_store(actor=actor, ticket=ticket, new_file=new_file, comment=None)
     return ticket
+
+
+def _require_visible(actor: Actor, *tickets: Ticket) -> None:
+    """NotFound if any of `tickets` belongs to an organisation the actor may not see, before any
+    other rule is consulted (so a refusal never tells whether a foreign ticket exists)."""
+    for ticket in tickets:
+        if not actor.can_see_tenant(ticket.tenant_id):
+            raise NotFound("Ticket not found.")
 
 
 # --- update fields ---------------------------------------------------------------------------
@@ -618,7 +636,7 @@ def ticket_escalate(
     to_group_id: int | None = None,
     symptoms: str = "",
     diagnosis: str = "",
-    steps_tried: Iterable[str] = (),
+    steps_tried: Iterable[str] | str = (),
     reason: str = "",
 ) -> Escalation:
     """Hand a ticket to another group/tier (functional) or flag it to management (hierarchical).
@@ -628,6 +646,9 @@ def ticket_escalate(
     access.require(actor, "tickets.escalate", ticket)
     symptoms = _clean_text(symptoms, "symptoms", required=True, limit=20_000)
     diagnosis = _clean_text(diagnosis, "diagnosis", required=False, limit=20_000)
+    if isinstance(steps_tried, str):
+        # A text box gives one string: one step per line (iterating it would give characters).
+        steps_tried = steps_tried.splitlines()
     steps = [s.replace("\x00", "").strip()[:1000] for s in steps_tried if s and s.strip()]
     if not steps:
         raise ValidationError(
@@ -751,15 +772,18 @@ def comment_add(
     body = _clean_text(body, "body", required=not files)
     if not body and files:
         body = "(attachment)"
-    if ticket.status == S.CLOSED:
+    for new_file in files:
+        _attachment_check(new_file)
+    # Lock first so the closed check sees the committed status, not the caller's copy.
+    locked = _lock(ticket, None)
+    if locked.status == S.CLOSED:
         raise ValidationError({"body": "This ticket is closed; please open a new ticket."})
     comment = _comment_store(
-        actor=actor, ticket=ticket, body=body, is_internal=is_internal, channel=channel
+        actor=actor, ticket=locked, body=body, is_internal=is_internal, channel=channel
     )
     for new_file in files:
-        _attachment_store(actor=actor, ticket=ticket, new_file=new_file, comment=comment)
+        _attachment_store(actor=actor, ticket=locked, new_file=new_file, comment=comment)
     fields: list[str] = []
-    locked = _lock(ticket, None)
     if actor.is_agent and not is_internal and locked.first_response_at is None:
         locked.first_response_at = timezone.now()
         fields.append("first_response_at")
@@ -776,21 +800,37 @@ def comment_add(
             new=locked.status,
             data={"reason": "Requester replied"},
         )
-    _stamp(locked, fields)
+    if "status" in fields:
+        _stamp(locked, fields)
+    else:
+        # A reply (and the first-response stamp, which no form edits) changes nothing a person
+        # could be editing, so the version stays: an agent editing the ticket meanwhile must
+        # not get a false conflict. updated_at still moves, so the queue shows the activity.
+        locked.version -= 1
+        locked.save(update_fields=[*fields, "updated_at"])
     ticket.version = locked.version
     ticket.status = locked.status
     return comment
 
 
-def _attachment_store(
-    *, actor: Actor, ticket: Ticket, new_file: NewFile, comment: Comment | None
-) -> Attachment:
+def _attachment_check(new_file: NewFile) -> int:
+    """The file's size, or ValidationError if it is over the limit (checked before any write)."""
     limit = settings.FRONTLINE_MAX_ATTACHMENT_BYTES
     size = new_file.content.size or 0
     if size > limit:
         raise ValidationError(
-            {"file": f"{new_file.name} is {size:,} bytes; the limit is {limit:,} bytes."}
+            {
+                "file": f"{_safe_filename(new_file.name)} is {size:,} bytes; "
+                f"the limit is {limit:,} bytes."
+            }
         )
+    return size
+
+
+def _attachment_store(
+    *, actor: Actor, ticket: Ticket, new_file: NewFile, comment: Comment | None
+) -> Attachment:
+    size = _attachment_check(new_file)
     name = _safe_filename(new_file.name)
     content_type = (
         new_file.content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
@@ -832,7 +872,9 @@ def _safe_filename(name: str) -> str:
 @transaction.atomic
 def attachment_add(*, actor: Actor, ticket: Ticket, new_file: NewFile) -> Attachment:
     access.require(actor, "tickets.attach", ticket)
-    if ticket.status == S.CLOSED:
+    _attachment_check(new_file)
+    status = Ticket.objects.filter(pk=ticket.pk).values_list("status", flat=True).first()
+    if status == S.CLOSED:
         raise ValidationError({"file": "This ticket is closed."})
     return _attachment_store(actor=actor, ticket=ticket, new_file=new_file, comment=None)
 
@@ -845,6 +887,7 @@ def ticket_link_parent(
     *, actor: Actor, ticket: Ticket, parent: Ticket | None, expected_version: int | None = None
 ) -> Ticket:
     """Make `ticket` a child of `parent` (or clear it). Both must be of the same organisation."""
+    _require_visible(actor, ticket, *([parent] if parent is not None else []))
     access.require(actor, "tickets.link", ticket)
     if parent is not None:
         access.require(actor, "tickets.link", parent)
@@ -892,19 +935,28 @@ def ticket_merge(
 ) -> Ticket:
     """Merge duplicate `source` into `target`: source is closed as a duplicate pointing at
     target; its requester and watchers follow the target. Nothing is deleted."""
+    _require_visible(actor, source, target)
     access.require(actor, "tickets.merge", source)
     access.require(actor, "tickets.merge", target)
     if source.tenant_id != target.tenant_id:
         raise ValidationError({"target": "Tickets of different organisations cannot be merged."})
     if source.pk == target.pk:
         raise ValidationError({"target": "A ticket cannot be merged into itself."})
-    if target.status == S.CLOSED:
+    # Lock both rows in id order (two opposite merges must not deadlock), then decide on the
+    # committed state of both rather than on the callers' copies.
+    if source.pk < target.pk:
+        source = _lock(source, expected_version)
+        locked_target = _lock(target, None)
+    else:
+        locked_target = _lock(target, None)
+        source = _lock(source, expected_version)
+    if locked_target.status == S.CLOSED:
         raise ValidationError({"target": "Cannot merge into a closed ticket."})
-    if target.duplicate_of_id is not None:
+    if locked_target.duplicate_of_id is not None:
         raise ValidationError({"target": "That ticket is itself a duplicate."})
-    source = _lock(source, expected_version)
     if source.status == S.CLOSED:
         raise ValidationError({"source": "A closed ticket cannot be merged."})
+    target = locked_target
     now = timezone.now()
     old_status = source.status
     source.duplicate_of = target
@@ -942,7 +994,6 @@ def ticket_merge(
         old=old_status,
         new=S.CLOSED,
     )
-    locked_target = _lock(target, None)
     followers = {source.requester_id, *source.watchers.values_list("pk", flat=True)}
     followers.discard(locked_target.requester_id)
     if followers:
@@ -964,7 +1015,12 @@ def ticket_merge(
 def watcher_add(*, actor: Actor, ticket: Ticket, user_id: int) -> None:
     access.require(actor, "tickets.watch", ticket)
     user = User.objects.filter(pk=user_id, is_active=True).first()
-    if user is None or not (user.organization_id == ticket.tenant_id or user.is_agent):
+    # Watchers are notified of every change: an agent who does not serve the organisation
+    # must not receive its tickets by mail any more than they may open them.
+    if user is None or not (
+        (user.is_agent and _agent_serves(user, ticket.tenant_id))
+        or (not user.is_agent and user.organization_id == ticket.tenant_id)
+    ):
         raise ValidationError({"user_id": "Watchers must belong to the ticket's organisation."})
     if ticket.watchers.filter(pk=user.pk).exists():
         return

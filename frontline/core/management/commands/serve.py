@@ -7,40 +7,69 @@ import os
 from typing import Any
 
 from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
+    """gunicorn configured from a dict, not from the command line: `sys.argv` here is
+    `manage.py serve ...`, which gunicorn's own parser would reject."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> WSGIHandler:
+        from frontline.wsgi import application
+
+        return application
 
 
 class Command(BaseCommand):
-    help = "Serve Frontline (UI + API) with gunicorn on 127.0.0.1."
+    help = (
+        "Serve Frontline (UI + API) with gunicorn. Defaults come from PORT, WEB_WORKERS and "
+        "WEB_THREADS."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "2")))
-        parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "4")))
+        # String defaults go through `type` too, so a bad environment value is an argument error.
+        parser.add_argument("--host", default="127.0.0.1", help="Address to bind (127.0.0.1).")
+        parser.add_argument("--port", type=int, default=os.environ.get("PORT", "8000"))
+        parser.add_argument("--workers", type=int, default=os.environ.get("WEB_WORKERS", "2"))
+        parser.add_argument("--threads", type=int, default=os.environ.get("WEB_THREADS", "4"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not 0 < options["port"] < 65536:
-            raise CommandError(f"Port {options['port']} is not between 1 and 65535.")
-        from gunicorn.app.wsgiapp import WSGIApplication
-
+            raise CommandError(f"Port {options['port']} is not between 1 and 65535.", returncode=2)
+        for name in ("workers", "threads"):
+            if not 1 <= options[name] <= 64:
+                raise CommandError(
+                    f"--{name} must be between 1 and 64, not {options[name]}.", returncode=2
+                )
+        self.check_migrations()
         bind = f"{options['host']}:{options['port']}"
         mode = "Celery broker" if settings.CELERY_BROKER_URL else "in-process background work"
-        self.stdout.write(f"Serving on http://{bind}/ ({options['workers']} workers, {mode})")
-        argv = [
-            "gunicorn",
-            "frontline.wsgi:application",
-            "--bind",
-            bind,
-            "--workers",
-            str(options["workers"]),
-            "--threads",
-            str(options["threads"]),
-            "--access-logfile",
-            "-",
-        ]
-        app = WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]")
-        import sys
-
-        sys.argv = argv
-        app.run()
+        self.stdout.write(
+            f"Serving on http://{bind}/ ({options['workers']} workers x {options['threads']} "
+            f"threads, {mode}). Ctrl-C stops."
+        )
+        _Gunicorn(
+            {
+                "bind": bind,
+                "workers": options["workers"],
+                "threads": options["threads"],
+                "worker_class": "gthread",
+                "proc_name": "frontline",
+                "accesslog": "-",
+                "errorlog": "-",
+                "graceful_timeout": 10,
+                # No runtime control socket: its default path (~/.gunicorn/) would be shared by
+                # every instance on the machine, e.g. a test server next to `make run`.
+                "control_socket_disable": True,
+            }
+        ).run()

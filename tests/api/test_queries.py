@@ -1,0 +1,55 @@
+"""Lists cost a fixed number of queries, whatever the page size."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from frontline.tickets import services
+from frontline.tickets.tests.factories import CategoryFactory
+
+from .conftest import open_ticket
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def many_tickets(desk):
+    category = CategoryFactory(name="Hardware")
+    tickets = [
+        open_ticket(
+            desk,
+            desk.user_a if n % 2 else desk.contact_a,
+            subject=f"Ticket {n}",
+            category_id=category.pk,
+            assignee_id=desk.agent1.pk if n % 3 else None,
+        )
+        for n in range(55)
+    ]
+    for n in range(55):
+        services.comment_add(actor=desk.actor(desk.agent1), ticket=tickets[0], body=f"Reply {n}")
+    return tickets
+
+
+@pytest.mark.parametrize("who", ["agent_a", "agent1", "contact_a"])
+@pytest.mark.parametrize("path", ["/tickets", "/users", "/organizations", "comments"])
+def test_list_queries_do_not_grow_with_the_page(
+    desk, api_as, many_tickets, django_assert_max_num_queries, who, path
+):
+    if path == "comments":
+        path = f"/tickets/{many_tickets[0].number}/comments"
+    client = api_as(getattr(desk, who))
+    assert client.get(path).status_code == 200  # the token's last-used stamp is written once
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(path, {"limit": 5}).status_code == 200
+    with django_assert_max_num_queries(len(small)):
+        response = client.get(path, {"limit": 50})
+    assert response.status_code == 200
+
+
+def test_a_page_of_fifty_tickets_is_fifty_tickets(desk, api_as, many_tickets):
+    body = api_as(desk.agent1).get("/tickets", {"limit": 50}).json()
+    assert len(body["items"]) == 50
+    assert body["next_cursor"]
+    assert body["items"][0]["category"]["name"] == "Hardware"
