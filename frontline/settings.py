@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "frontline.accounts",
     "frontline.tickets",
     "frontline.portal",
+    "frontline.api",
 ]
 
 MIDDLEWARE = [
@@ -193,3 +194,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("FRONTLINE_LOG_LEVEL", "WARNING")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "frontline.core.uploads.CappedTemporaryFileUploadHandler",
+]

@@ -10,6 +10,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from frontline.accounts.models import ApiToken, User
 from frontline.accounts.selectors import token_hash
@@ -163,3 +164,28 @@ def token_create(*, actor: Actor, user: User, name: str = "API token") -> tuple[
         is_public=False,
     )
     return token, raw
+
+
+@transaction.atomic
+def token_revoke(*, actor: Actor, user: User, prefix: str | None = None) -> int:
+    """Revoke `user`'s active API tokens (only the one starting with `prefix`, if given).
+
+    Returns how many were revoked; each revocation is audited."""
+    access.require(actor, "accounts.token_create", user)
+    if actor.user_id is not None and actor.user_id != user.pk and not actor.has_role("admin"):
+        raise PermissionDenied("You may only revoke your own tokens.")
+    tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True)
+    if prefix:
+        tokens = tokens.filter(prefix=prefix[:12])
+    prefixes = list(tokens.values_list("prefix", flat=True))
+    count = tokens.update(revoked_at=timezone.now())
+    if count:
+        event_record(
+            actor=actor,
+            target=user,
+            tenant_id=user.organization_id,
+            kind=AuditEvent.Kind.SECURITY,
+            data={"tokens_revoked": prefixes},
+            is_public=False,
+        )
+    return int(count)

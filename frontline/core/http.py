@@ -9,7 +9,7 @@ from typing import Any, Protocol, TypeVar, cast
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponseBase
 
 from frontline.core import errors
 from frontline.core.access import Actor
@@ -22,15 +22,15 @@ class ActorRequest(HttpRequest):
 
 
 class _View(Protocol):
-    def __call__(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponse: ...
+    def __call__(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponseBase: ...
 
 
-V = TypeVar("V", bound=Callable[..., HttpResponse])
+V = TypeVar("V", bound=Callable[..., HttpResponseBase])
 
 
 def _map_errors(view: V) -> V:
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             return view(request, *args, **kwargs)
         except errors.NotFound as exc:
@@ -46,7 +46,7 @@ def actor_required(view: V) -> V:
     mapped = _map_errors(view)
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if getattr(request, "actor", None) is None:
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
         return mapped(request, *args, **kwargs)
@@ -59,7 +59,7 @@ def agent_required(view: V) -> V:
     mapped = _map_errors(view)
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         actor = getattr(request, "actor", None)
         if actor is None:
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
 from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -35,6 +35,7 @@ from frontline.api.schemas import (
 from frontline.core.access import Actor
 from frontline.core.errors import ValidationError
 from frontline.tickets import selectors, services
+from frontline.tickets.downloads import attachment_response
 from frontline.tickets.models import (
     Attachment,
     Category,
@@ -524,6 +525,17 @@ def attachment_create(
         ),
     )
     return Status(201, _attachment_out(attachment, ticket))
+
+
+@router.get(
+    "/{ref}/attachments/{uid}/download",
+    response={200: None, **errors(401, 404)},
+    summary="Download an attachment (always as a file; HTML and SVG as application/octet-stream)",
+)
+def attachment_download(request: HttpRequest, ref: Ref, uid: str) -> HttpResponseBase:
+    actor = request_actor(request)
+    ticket = selectors.ticket_get(actor=actor, ref=ref)
+    return attachment_response(selectors.attachment_get(actor=actor, ticket=ticket, uid=uid))
 
 
 @router.get(

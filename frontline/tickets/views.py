@@ -8,13 +8,13 @@ with nothing written, NotFound -> 404, PermissionDenied -> 403 (core.http)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q, prefetch_related_objects
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from frontline.core.errors import Conflict, NotFound, ValidationError
 from frontline.core.http import ActorRequest, actor_required, agent_required, is_htmx
 from frontline.tickets import selectors, services
+from frontline.tickets.downloads import attachment_response
 from frontline.tickets.forms import (
     REQUESTER_LIST_LIMIT,
     REQUESTER_SEARCH_LIMIT,
@@ -58,7 +59,6 @@ QUEUE_TITLES = {
 }
 # Served as-is (and only ever as a download); everything else is application/octet-stream so a
 # browser never renders an uploaded .html or .svg in our origin.
-PLAIN_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif"})
 
 Write = Callable[[dict[str, Any]], object]
 
@@ -485,27 +485,9 @@ def requester_search(request: ActorRequest) -> HttpResponse:
 
 @require_GET
 @actor_required
-def attachment_download(request: ActorRequest, ref: str, uid: str) -> HttpResponse:
+def attachment_download(request: ActorRequest, ref: str, uid: str) -> HttpResponseBase:
     """Agents and end users alike: the selectors hide other organisations' tickets and (from
     end users) internal attachments, both as 404."""
     ticket = selectors.ticket_get(actor=request.actor, ref=ref)
     attachment = selectors.attachment_get(actor=request.actor, ticket=ticket, uid=str(uid))
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("Attachment not found.") from None
-    content_type = attachment.content_type.split(";")[0].strip().lower()
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type=content_type
-        if content_type in PLAIN_IMAGE_TYPES
-        else "application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    # Even if something opens it in place, it may run nothing.
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    # FileResponse is not an HttpResponse subclass, but core.http's decorators are typed for
-    # HttpResponse only (see the report: they should accept HttpResponseBase).
-    return cast(HttpResponse, response)
+    return attachment_response(attachment)

@@ -19,6 +19,7 @@ EXPECTED = {
     ("get", "/tickets/{ref}/comments"),
     ("post", "/tickets/{ref}/attachments"),
     ("get", "/tickets/{ref}/attachments"),
+    ("get", "/tickets/{ref}/attachments/{uid}/download"),
     ("post", "/tickets/{ref}/assign"),
     ("post", "/tickets/{ref}/escalate"),
     ("post", "/tickets/{ref}/transition"),

@@ -397,3 +397,35 @@ def test_timeline_hides_internal_events_from_end_users(desk, api_as):
     assert "escalated" not in user_kinds
     bodies = [item["comment"]["body"] for item in user_items if item["comment"]]
     assert bodies == ["Public answer"]
+
+
+def test_attachment_download_through_the_api_with_a_bearer_token(desk):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    from frontline.accounts.services import token_create
+    from frontline.core.access import Actor
+    from frontline.tickets import services
+
+    agent = desk.actor(desk.agent1)
+    ticket = services.ticket_create(actor=agent, subject="Scan", requester_id=desk.user_a.pk)
+    attachment = services.attachment_add(
+        actor=agent,
+        ticket=ticket,
+        new_file=services.NewFile(
+            name="page.html", content=SimpleUploadedFile("page.html", b"<script>x</script>")
+        ),
+    )
+    _, raw = token_create(actor=Actor.system(), user=desk.user_a)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    url = f"/api/v1/tickets/{ticket.number}/attachments/{attachment.uid}/download"
+    response = client.get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"<script>x</script>"
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["Content-Disposition"].startswith("attachment")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    # Another organisation's user gets the same 404 as for a missing file.
+    _, raw_b = token_create(actor=Actor.system(), user=desk.user_b)
+    other = Client(HTTP_AUTHORIZATION=f"Bearer {raw_b}").get(url)
+    assert other.status_code == 404

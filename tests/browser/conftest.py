@@ -27,6 +27,13 @@ CHROMIUM_ARGS = [
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+def pytest_configure(config):
+    # pytest-xdist registers this marker, but not under `-p no:xdist` (and --strict-markers is on).
+    config.addinivalue_line(
+        "markers", "xdist_group(name): run these tests in one xdist worker (--dist loadgroup)"
+    )
+
+
 def pytest_collection_modifyitems(config, items):
     if CHROMIUM.exists():
         return
@@ -46,3 +53,26 @@ def browser_type_launch_args(browser_type_launch_args):
         "executable_path": str(CHROMIUM),
         "args": CHROMIUM_ARGS,
     }
+
+
+@pytest.fixture(scope="session")
+def live_server(request):
+    """pytest-django's live_server, started with MEDIA_URL set for the moment it starts.
+
+    Settings have MEDIA_URL = None (uploads are never served from a public URL), which breaks
+    Django's LiveServerThread: its media handler runs urlparse(None) and every request fails
+    with "startswith first arg must be str ... not bytes". While the server builds its handlers
+    MEDIA_URL is an absolute URL on another host, so the media handler never serves anything
+    and the app still sees MEDIA_URL = None."""
+    from django.test.utils import override_settings
+    from pytest_django.live_server_helper import LiveServer
+
+    addr = (
+        request.config.getvalue("liveserver")
+        or os.environ.get("DJANGO_LIVE_TEST_SERVER_ADDRESS")
+        or "localhost"
+    )
+    with override_settings(MEDIA_URL="http://media.invalid/"):
+        server = LiveServer(addr)  # returns once the server thread has built its handlers
+    yield server
+    server.stop()

@@ -264,3 +264,24 @@ def test_tokens_are_only_created_for_yourself_unless_admin(desk):
     assert not ApiToken.objects.exists()
     token, _ = services.token_create(actor=desk.actor(desk.admin), user=desk.user_a)
     assert token.user_id == desk.user_a.pk
+
+
+def test_token_revoke_cli_revokes_and_the_token_stops_working(desk):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from frontline.accounts.selectors import user_for_token
+
+    out = StringIO()
+    call_command("token", "create", "--email", desk.agent1.email, stdout=out)
+    raw = out.getvalue().strip()
+    assert user_for_token(raw) == desk.agent1
+    out = StringIO()
+    call_command("token", "revoke", "--email", desk.agent1.email, "--prefix", raw[:12], stdout=out)
+    assert "Revoked 1" in out.getvalue()
+    assert user_for_token(raw) is None
+    with pytest.raises(CommandError) as excinfo:
+        call_command("token", "revoke", "--email", desk.agent1.email, "--prefix", raw[:12])
+    assert excinfo.value.returncode == 2

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from frontline.accounts.models import User
 from frontline.core.errors import FrontlineError
 from frontline.tenants.models import Organization
 from frontline.tickets.demo import DEMO_PASSWORD, DemoResult, DemoUnavailable, demo_load
@@ -77,22 +78,27 @@ class Command(BaseCommand):
         )
         if statuses:
             self.stdout.write(f"Tickets by status: {statuses}.")
-        rows = [("EMAIL", "ROLE", "ORGANISATION", "GROUPS / NOTES")]
+        rows = [("EMAIL", "ROLE", "ORGANISATION", "NOTES")]
         for user in result.accounts:
-            notes = [g.name for g in user.support_groups.all()]
-            if user.is_superuser:
-                notes.append("admin site")
-            if user.is_agent and not user.serves_all_organizations:
-                served = ", ".join(o.name for o in user.served_organizations.all())
-                notes.append(f"serves {served} only")
-            rows.append((user.email, user.role, user.organization.name, ", ".join(notes)))
+            rows.append((user.email, user.role, user.organization.name, _notes(user)))
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
         self.stdout.write("")
         for row in rows:
-            self.stdout.write(
-                "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
-                + "  "
-                + row[3]
-            )
+            cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+            self.stdout.write("  ".join([*cells, row[3]]).rstrip())
         self.stdout.write("")
         self.stdout.write(f"Every demo account signs in with the password: {DEMO_PASSWORD}")
+
+
+def _notes(user: User) -> str:
+    """What a demo account is for, in a few words."""
+    notes = [", ".join(g.name for g in user.support_groups.all())]
+    notes.append(", ".join(f"leads {g.name}" for g in user.led_groups.all()))
+    notes.append(", ".join(f"manages {g.name}" for g in user.managed_groups.all()))
+    if user.is_superuser:
+        notes.append("admin site")
+    if user.is_agent and not user.serves_all_organizations:
+        notes.append(f"serves {', '.join(o.name for o in user.served_organizations.all())} only")
+    if user.role == User.Role.ORG_CONTACT:
+        notes.append("sees all of the organisation's tickets")
+    return "; ".join(n for n in notes if n)
