@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test lint typecheck pytest test-setup openapi bench clean
+.PHONY: install run test lint typecheck pytest test-setup openapi bench bench-full clean
 
 # Re-runs when pyproject.toml changes. Needs Python 3.11+ with venv (Debian: python3-venv).
 $(STAMP): pyproject.toml
@@ -55,12 +55,18 @@ openapi: install
 
 pytest: test-setup
 	$(PY) manage.py makemigrations --check --dry-run
-	$(VENV)/bin/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
+# Benchmarks on the local PostgreSQL (127.0.0.1:5432, user postgres): see bench/RESULTS.md.
+# bench: 100,000 tickets, Frontline and django-helpdesk (from PyPI, own venv) side by side.
+# bench-full: 1,000,000 tickets, Frontline only. BENCH_ARGS adds options (--seconds 5, --reseed).
 bench: install
-	$(PY) bench/run.py
+	$(PY) bench/run.py --tickets 100000 --systems frontline,helpdesk $(BENCH_ARGS)
+
+bench-full: install
+	$(PY) bench/run.py --tickets 1000000 --systems frontline $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache

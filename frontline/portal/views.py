@@ -33,7 +33,6 @@ from frontline.tickets import selectors, services
 from frontline.tickets.models import Ticket
 
 PAGE_SIZE = 25
-DONE_STATUSES = (Ticket.Status.RESOLVED, Ticket.Status.CLOSED)
 CONFLICT_MESSAGE = (
     "This ticket changed while you were reading it, so nothing was saved. "
     "The latest version is shown below: please check it and try again."
@@ -78,15 +77,14 @@ def ticket_list(request: ActorRequest) -> HttpResponse:
     scope = form.value("scope", "mine") if can_see_organisation else "mine"
     q = form.value("q", "")
     filters = selectors.TicketFilters(
-        status="open" if status == "open" else "",
+        # "Open" for a requester includes tickets waiting for them to confirm the fix;
+        # "Resolved" means done: resolved or already closed.
+        status={"open": "unclosed", "resolved": "done"}.get(status, ""),
         requester_id=request.actor.user_id if scope == "mine" else None,
         q=q,
         sort="-updated",
     )
     tickets = selectors.ticket_list(actor=request.actor, filters=filters)
-    if status == "resolved":
-        # "Resolved" for a requester means done: resolved or already closed.
-        tickets = tickets.filter(status__in=DONE_STATUSES)
     page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,

@@ -314,7 +314,7 @@ class EscalateForm(VersionedForm):
     def step_values(self) -> list[str]:
         """The steps to show in the inputs: what was typed (re-render) plus one empty input."""
         if not self.is_bound:
-            return ["", ""]
+            return [""]
         raw = self["steps_tried"].value() or []
         return [*(s for s in raw if s and s.strip()), ""]
 

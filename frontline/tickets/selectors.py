@@ -38,6 +38,13 @@ SORTS: dict[str, tuple[str, ...]] = {
     "subject": ("subject", "id"),
 }
 QUEUES = ("mine", "groups", "unassigned", "open", "all")
+# Status filters that name several statuses: "open" (being worked on), "unclosed" (open or
+# resolved and awaiting the requester's confirmation), "done" (resolved or closed).
+STATUS_GROUPS: dict[str, list[str]] = {
+    "open": OPEN_STATUSES,
+    "unclosed": [*OPEN_STATUSES, Ticket.Status.RESOLVED],
+    "done": [Ticket.Status.RESOLVED, Ticket.Status.CLOSED],
+}
 
 
 def ticket_visible(*, actor: Actor) -> QuerySet[Ticket]:
@@ -107,7 +114,7 @@ class TicketFilters:
             return raw
 
         status = _text("status")
-        if status and status not in {*Ticket.Status.values, "open"}:
+        if status and status not in {*Ticket.Status.values, *STATUS_GROUPS}:
             errors["status"] = f"Unknown status {str(status)[:40]!r}."
             status = ""
         filters = cls(
@@ -168,8 +175,8 @@ def ticket_list(*, actor: Actor, filters: TicketFilters | None = None) -> QueryS
         qs = qs.filter(assignee__isnull=True)
     if f.queue in {"mine", "groups", "unassigned", "open"} and not f.status:
         qs = qs.filter(status__in=OPEN_STATUSES)
-    if f.status == "open":
-        qs = qs.filter(status__in=OPEN_STATUSES)
+    if f.status in STATUS_GROUPS:
+        qs = qs.filter(status__in=STATUS_GROUPS[f.status])
     elif f.status:
         qs = qs.filter(status=f.status)
     if f.priority is not None:

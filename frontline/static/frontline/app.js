@@ -28,6 +28,7 @@
     var input = document.createElement("input");
     input.type = "text"; input.name = "steps_tried"; input.className = "input";
     input.placeholder = "Another step already tried";
+    input.setAttribute("aria-label", "Step " + (list.children.length + 1) + " already tried");
     var item = document.createElement("li"); item.appendChild(input); list.appendChild(item);
     input.focus();
   });
