@@ -11,6 +11,7 @@ import pytest
 from frontline.accounts.models import SupportGroup, User
 from frontline.accounts.selectors import actor_for_user
 from frontline.core.access import Actor
+from frontline.sla.tests.factories import sla_defaults_ensure
 from frontline.tenants.models import Organization
 from frontline.tickets.tests.factories import (
     PASSWORD,
@@ -114,6 +115,9 @@ def desk(db) -> Desk:
     tier1.team_lead = lead
     tier1.manager = manager
     tier1.save()
+    # The default SLA calendar and policies, as the data migration seeds them (again here: a
+    # transactional test, or --reuse-db after one, leaves the database flushed).
+    sla_defaults_ensure()
     return Desk(
         provider=provider,
         org_a=org_a,

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "frontline.tenants",
     "frontline.accounts",
     "frontline.tickets",
+    "frontline.sla",
     "frontline.portal",
     "frontline.api",
 ]
@@ -99,6 +100,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("FRONTLINE_TEST_SQLITE", "")}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Join tables in the order the ORM writes them (the ticket first, then what it points to;
+    # each join may still swap its two sides). A queue or ticket page joins ~12 tables through
+    # select_related, and PostgreSQL's search over join orders cost 15-80 ms of planning per
+    # query for 1-3 ms of execution (bench/RESULTS.md). FRONTLINE_PG_OPTIONS replaces it.
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg_options["options"] = " ".join(
+        filter(
+            None,
+            [
+                os.environ.get("FRONTLINE_PG_OPTIONS", "-c join_collapse_limit=1"),
+                _pg_options.get("options", ""),
+            ],
+        )
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth --------------------------------------------------------------------------------------
@@ -184,6 +200,11 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL_EFFECTIVE = CELERY_BROKER_URL or "memory://"
+# One queue name per installation, so several installations (or test runs) can share a Redis.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("FRONTLINE_CELERY_QUEUE", "frontline")
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# How often the SLA sweep runs (warnings, breaches, escalations); see frontline/celery.py.
+FRONTLINE_SLA_SWEEP_SECONDS = float(os.environ.get("FRONTLINE_SLA_SWEEP_SECONDS", "60"))
 
 # --- Logging: never log secrets or tokens ------------------------------------------------------
 LOGGING = {

@@ -40,6 +40,8 @@ def user_create(
 ) -> User:
     """Create a person. Organisation admins may create end users of their own organisation only."""
     access.require(actor, "accounts.user_create")
+    # PostgreSQL refuses a NUL byte in text (a 500 instead of an answer): drop it.
+    full_name, phone = full_name.replace("\x00", ""), phone.replace("\x00", "")
     if actor.has_role("org_admin") and not actor.has_role("admin", "manager", "system"):
         if organization_id != actor.home_tenant_id:
             raise PermissionDenied("You may only create users in your own organisation.")
@@ -113,7 +115,8 @@ def user_update(*, actor: Actor, user: User, changes: Mapping[str, Any]) -> User
                 is_public=False,
             )
         raise PermissionDenied(f"You may not change: {', '.join(forbidden)}.")
-    cleaned = dict(changes)
+    # PostgreSQL refuses a NUL byte in text (a 500 instead of an answer): drop it.
+    cleaned = {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in changes.items()}
     if "full_name" in cleaned:
         cleaned["full_name"] = str(cleaned["full_name"]).strip()
         if not cleaned["full_name"]:

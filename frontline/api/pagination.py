@@ -84,6 +84,8 @@ def _decode(qs: QuerySet[M], names: list[str], cursor: str) -> list[Any]:
     raw_values: list[Any] = data["v"]
     if len(raw_values) != len(names) or not all(isinstance(v, str) for v in raw_values):
         raise ValidationError({"cursor": _BAD_CURSOR})
+    if any("\x00" in v for v in raw_values):  # PostgreSQL refuses NUL in a parameter: a 500
+        raise ValidationError({"cursor": _BAD_CURSOR})
     meta = qs.model._meta
     try:
         return [

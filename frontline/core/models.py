@@ -72,6 +72,9 @@ class AuditEvent(models.Model):
         WATCHER = "watcher", "Watcher"
         SECURITY = "security", "Security"
         ACCESS_DENIED = "access_denied", "Refused change"
+        SLA_WARNING = "sla_warning", "SLA warning"
+        SLA_BREACH = "sla_breach", "SLA breached"
+        NOTIFIED = "notified", "Notification"
 
     id = models.BigAutoField(primary_key=True)
     tenant = models.ForeignKey(

@@ -34,6 +34,7 @@ from frontline.api.schemas import (
 )
 from frontline.core.access import Actor
 from frontline.core.errors import ValidationError
+from frontline.sla.schemas import TicketSlaOut, ticket_sla_out
 from frontline.tickets import selectors, services
 from frontline.tickets.downloads import attachment_response
 from frontline.tickets.models import (
@@ -58,7 +59,9 @@ LevelValue = Annotated[int, OneOf(Level.values)]
 PriorityValue = Annotated[int, OneOf(Priority.values)]
 StatusFilter = Annotated[str, OneOf([*Ticket.Status.values, "open"])]
 QueueName = Annotated[str, OneOf(selectors.QUEUES)]
-SortName = Annotated[str, OneOf(selectors.SORTS)]
+# Keyset pagination needs non-null sort keys of the ticket itself: no SLA "due" sort here
+# (the desk queue has it; API clients get each ticket's clocks in `sla`).
+SortName = Annotated[str, OneOf([s for s in selectors.SORTS if s.lstrip("-") != "due"])]
 
 Ref = PathEx[str, P(description="Ticket id (123) or number (INC-000123).")]
 VERSION_DOC = (
@@ -106,6 +109,9 @@ class TicketOut(Schema):
     first_contact_resolution: bool | None = Field(description="Null for end users.")
     closed_at: datetime | None
     reopen_count: int
+    sla: TicketSlaOut | None = Field(
+        description="First-response and resolution clocks; null when no SLA policy applies."
+    )
     version: int = Field(description="Send back as `version` to detect concurrent edits.")
     created_at: datetime
     updated_at: datetime
@@ -230,6 +236,7 @@ def ticket_out(ticket: Ticket, actor: Actor) -> TicketOut:
         first_contact_resolution=ticket.first_contact_resolution if agent else None,
         closed_at=ticket.closed_at,
         reopen_count=ticket.reopen_count,
+        sla=ticket_sla_out(ticket, actor),
         version=ticket.version,
         created_at=ticket.created_at,
         updated_at=ticket.updated_at,

@@ -23,6 +23,7 @@ from frontline.core.access import Actor
 from frontline.core.errors import Conflict, NotFound, ValidationError
 from frontline.core.events import event_record, event_record_changes
 from frontline.core.models import AuditEvent
+from frontline.sla import services as sla_services
 from frontline.tenants.models import Organization
 from frontline.tickets import workflow
 from frontline.tickets.models import (
@@ -268,6 +269,7 @@ def ticket_create(
             "assignee": assignee.full_name if assignee else None,
         },
     )
+    sla_services.sla_start(ticket=ticket)
     for new_file in files:
         _attachment_store(actor=actor, ticket=ticket, new_file=new_file, comment=None)
     return ticket
@@ -346,6 +348,8 @@ def ticket_update(
         ticket.priority = priority_for(impact=ticket.impact, urgency=ticket.urgency)
         changed.append("priority")
     _stamp(ticket, changed)
+    if ticket.priority != before["priority"] or ticket.type != before["type"]:
+        sla_services.sla_on_priority_change(ticket=ticket)
     event_record_changes(
         actor=actor,
         target=ticket,
@@ -537,6 +541,7 @@ def _transition(
         raise ValidationError({"status": "Assign the ticket to a group or an agent first."})
     ticket.status = status
     _stamp(ticket, list(dict.fromkeys(fields)))
+    sla_services.sla_on_status_change(ticket=ticket, old_status=current)
     kind = {S.RESOLVED: Kind.RESOLVED, S.CLOSED: Kind.CLOSED}.get(status, Kind.STATUS)  # type: ignore[call-overload]
     if reopening:
         kind = Kind.REOPENED
@@ -551,7 +556,7 @@ def _transition(
         data={
             k: v
             for k, v in {
-                "reason": reason.strip()[:2000],
+                "reason": reason.replace("\x00", "").strip()[:2000],
                 "resolution_code": ticket.resolution_code if status == S.RESOLVED else "",
                 "resolution_notes": resolution_notes if status == S.RESOLVED else "",
             }.items()
@@ -684,6 +689,8 @@ def ticket_escalate(
         fields.append("escalated_to_manager")
     ticket.escalation_count += 1
     _stamp(ticket, fields)
+    if old_status != ticket.status:
+        sla_services.sla_on_status_change(ticket=ticket, old_status=old_status)
     escalation = Escalation.objects.create(
         tenant_id=ticket.tenant_id,
         ticket=ticket,
@@ -800,7 +807,10 @@ def comment_add(
             new=locked.status,
             data={"reason": "Requester replied"},
         )
+    if "first_response_at" in fields:
+        sla_services.sla_on_first_response(ticket=locked)
     if "status" in fields:
+        sla_services.sla_on_status_change(ticket=locked, old_status=S.PENDING_CUSTOMER)
         _stamp(locked, fields)
     else:
         # A reply (and the first-response stamp, which no form edits) changes nothing a person
@@ -976,6 +986,7 @@ def ticket_merge(
             "closed_at",
         ],
     )
+    sla_services.sla_on_status_change(ticket=source, old_status=old_status)
     event_record(
         actor=actor,
         target=source,

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from frontline.core.errors import Conflict, NotFound, ValidationError
 from frontline.core.http import ActorRequest, actor_required, agent_required, is_htmx
+from frontline.sla import selectors as sla_selectors
 from frontline.tickets import selectors, services
 from frontline.tickets.downloads import attachment_response
 from frontline.tickets.forms import (
@@ -155,6 +156,7 @@ def _detail_response(
     context = {
         "ticket": ticket,
         "handoff": selectors.escalation_latest(actor=actor, ticket=ticket),
+        "sla": sla_selectors.ticket_clocks(actor=actor, ticket=ticket),
         "timeline": selectors.ticket_timeline(actor=actor, ticket=ticket),
         "children": list(ticket.children.all()),
         "duplicates": list(ticket.duplicates.all()),
@@ -459,9 +461,12 @@ def _phone_log_response(
 def requester_search(request: ActorRequest) -> HttpResponse:
     """<option>s of people matching ?q= (name, email, phone or organisation), for the selects
     of the phone log and the watcher form (?organization= limits to one organisation)."""
-    q = request.GET.get("q", "").strip()[:100]
+    # No NUL byte (PostgreSQL refuses one in a query parameter), and only an id that fits the
+    # column: int("²") raises and a 20-digit number overflows the database driver.
+    q = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     organization = request.GET.get("organization", "")
-    organization_id = int(organization) if organization.isdigit() else None
+    valid_id = organization.isascii() and organization.isdigit() and len(organization) <= 18
+    organization_id = int(organization) if valid_id else None
     people = selectors.requester_choices(actor=request.actor, organization_id=organization_id)
     if q:
         # TODO(report): a `q` argument on selectors.requester_choices should own this match.

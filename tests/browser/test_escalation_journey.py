@@ -156,10 +156,10 @@ def test_escalation_journey(journey: Journey, desk, dialogs) -> None:
     escalate.get_by_label("To group").select_option(label="Tier 2 (tier 2)")
     escalate.get_by_label("Symptoms (what the user sees)").fill(symptoms)
     escalate.get_by_label("Diagnosis so far").fill(diagnosis)
-    # The step inputs have no <label>: their accessible name is the placeholder.
-    escalate.get_by_role("textbox", name="A step already tried").first.fill(step_one)
+    # Each step input is named "Step N already tried" (aria-label), also the one added by JS.
+    escalate.get_by_role("textbox", name="Step 1 already tried").fill(step_one)
     escalate.get_by_role("button", name="+ Add step").click()
-    added = escalate.get_by_role("textbox", name="Another step already tried")
+    added = escalate.get_by_role("textbox", name="Step 2 already tried")
     expect(added).to_be_focused()
     added.fill(step_two)
     escalate.get_by_label("Why escalate now").fill("Needs an Exchange admin.")

@@ -28,6 +28,7 @@ SORT_CYCLES: dict[str, tuple[str, ...]] = {
     "status": ("status",),
     "updated": ("-updated", "updated"),
     "created": ("-created", "created"),
+    "due": ("due", "-due"),
 }
 
 FIELD_LABELS = {
@@ -138,6 +139,11 @@ def event_text(event: AuditEvent, category_names: Mapping[int, str] | None = Non
         return f"{who} created a status link for the requester"
     if kind == Kind.ACCESS_DENIED:
         return f"A change by {who} was refused"
+    if kind in {Kind.SLA_WARNING, Kind.SLA_BREACH}:
+        return f"{who}: {data.get('reason') or event.get_kind_display()}"
+    if kind == Kind.NOTIFIED:
+        reason = data.get("reason")
+        return f"{who} notified {event.new_value or 'nobody'}" + (f": {reason}" if reason else "")
     return f"{who}: {event.get_kind_display()}"
 
 

@@ -1,5 +1,6 @@
 """`frontline serve`: the web UI and API under gunicorn, with background work in-process when no
-broker is configured (tasks run eagerly; no server to install)."""
+broker is configured (tasks run eagerly; no server to install): a beat thread in the gunicorn
+master drives the periodic schedule (the SLA sweep), through the same tasks a worker would run."""
 
 from __future__ import annotations
 
@@ -54,6 +55,8 @@ class Command(BaseCommand):
         self.check_migrations()
         bind = f"{options['host']}:{options['port']}"
         mode = "Celery broker" if settings.CELERY_BROKER_URL else "in-process background work"
+        if not settings.CELERY_BROKER_URL:
+            self._start_beat()
         self.stdout.write(
             f"Serving on http://{bind}/ ({options['workers']} workers x {options['threads']} "
             f"threads, {mode}). Ctrl-C stops."
@@ -73,3 +76,25 @@ class Command(BaseCommand):
                 "control_socket_disable": True,
             }
         ).run()
+
+    def _start_beat(self) -> Any:
+        """Celery beat in a thread of this (the master) process: one scheduler however many
+        gunicorn workers there are. With no broker, tasks are eager, so each scheduled task
+        runs right here in the beat thread. Returns the thread (it has a stop())."""
+        from celery.beat import EmbeddedService
+
+        from frontline.celery import app
+
+        # Register the tasks (autodiscovery is lazy): beat runs a registered task through
+        # apply_async, which is eager here; an unregistered one it would only send_task to the
+        # in-memory broker, where no worker listens.
+        app.loader.import_default_modules()
+        beat = EmbeddedService(
+            app, thread=True, schedule_filename=settings.CELERY_BEAT_SCHEDULE_FILENAME
+        )
+        beat.start()
+        self.stdout.write(
+            f"Periodic jobs (SLA sweep every {settings.FRONTLINE_SLA_SWEEP_SECONDS:g} s) run "
+            "in this process."
+        )
+        return beat

@@ -1,0 +1,9 @@
+"""URLs of the benchmark's django-helpdesk site: helpdesk at the root, plus the admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("helpdesk.urls", namespace="helpdesk")),
+]
