@@ -128,8 +128,8 @@ def test_the_same_seed_gives_the_same_desk():
         call_command("bench", "seed", "--tickets", "300", "--seed", "7", "--no-progress")
     with connection.cursor() as cursor:  # the audit trail refuses ORM deletes: plain SQL here
         if connection.vendor == "postgresql":
-            # A trigger refuses DELETE on the audit table there; TRUNCATE (rolled back with the
-            # test's transaction) empties the seeded tables in one statement.
+            # A trigger refuses DELETE on the audit table there; TRUNCATE (which row triggers
+            # do not see) empties the seeded tables in one statement.
             cursor.execute(f"TRUNCATE {', '.join(SEEDED_TABLES)} CASCADE")
         else:
             for table in SEEDED_TABLES:
