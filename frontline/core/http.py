@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -19,10 +19,6 @@ class ActorRequest(HttpRequest):
     """An HttpRequest whose `actor` was set by ActorMiddleware (signed-in users only)."""
 
     actor: Actor
-
-
-class _View(Protocol):
-    def __call__(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponseBase: ...
 
 
 V = TypeVar("V", bound=Callable[..., HttpResponseBase])

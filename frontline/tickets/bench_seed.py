@@ -47,6 +47,8 @@ from frontline.tickets.demo.vocabulary import (
     Issue,
 )
 from frontline.tickets.models import Attachment, Category, Comment, Ticket, TicketSequence
+from frontline.tickets.selectors import OPEN_STATUSES
+from frontline.tickets.services import DEFAULT_MATRIX
 
 BENCH_PASSWORD = "frontline-bench"  # noqa: S105 (every seeded account: a benchmark, not a secret)
 BENCH_AGENT_EMAIL = "agent1@provider.bench"  # serves every organisation, in the Service Desk
@@ -58,18 +60,9 @@ CHUNK = 20_000  # tickets generated, written and committed at a time
 
 S = Ticket.Status
 K = AuditEvent.Kind
-OPEN = (S.NEW, S.ASSIGNED, S.IN_PROGRESS, S.PENDING_CUSTOMER, S.PENDING_VENDOR, S.PENDING_CHANGE)
-MATRIX = {
-    (1, 1): 1,
-    (1, 2): 2,
-    (1, 3): 3,
-    (2, 1): 2,
-    (2, 2): 3,
-    (2, 3): 4,
-    (3, 1): 3,
-    (3, 2): 4,
-    (3, 3): 5,
-}
+OPEN = tuple(OPEN_STATUSES)
+# The ITIL default the seed migration also installs (one definition, in services).
+MATRIX = DEFAULT_MATRIX
 
 GROUPS: tuple[tuple[str, str, int], ...] = (
     ("Service Desk", SupportGroup.Kind.SERVICE_DESK, 1),
