@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "frontline.accounts",
     "frontline.tickets",
     "frontline.sla",
+    "frontline.mail",
     "frontline.portal",
     "frontline.api",
 ]

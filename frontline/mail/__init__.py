@@ -1,0 +1,1 @@
+"""The email channel: mailboxes, inbound intake (IMAP, SMTP, pipe), outbound notifications."""
