@@ -42,6 +42,16 @@ test-setup: install
 	      || echo "chromium could not be installed: browser tests will skip (fail under CI=true)"; \
 	  else echo "chromium missing and not root: browser tests will skip (fail under CI=true)"; fi; \
 	fi
+	@# Mail intake tests start their own Dovecot (own config, free port) and use swaks as a
+	@# client. Debian's packaged dovecot service is not used: it is stopped if dpkg started it.
+	@if [ ! -x /usr/sbin/dovecot ] || [ ! -x /usr/bin/swaks ]; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's dovecot-imapd and swaks for the mail intake tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dovecot-imapd swaks) >/dev/null \
+	      || echo "dovecot-imapd/swaks could not be installed: IMAP/SMTP tests will skip (fail under CI=true)"; \
+	    (command -v systemctl >/dev/null && systemctl disable --now dovecot.service) >/dev/null 2>&1 || true; \
+	  else echo "dovecot-imapd or swaks missing and not root: IMAP/SMTP tests will skip (fail under CI=true)"; fi; \
+	fi
 
 lint: install
 	$(VENV)/bin/ruff check .

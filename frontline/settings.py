@@ -195,6 +195,10 @@ EMAIL_BACKEND = os.environ.get(
 DEFAULT_FROM_EMAIL = os.environ.get("FRONTLINE_FROM_EMAIL", "helpdesk@frontline.local")
 EMAIL_HOST = os.environ.get("FRONTLINE_SMTP_HOST", "127.0.0.1")
 EMAIL_PORT = int(os.environ.get("FRONTLINE_SMTP_PORT", "25"))
+# Right-hand side of outbound Message-IDs; empty: the domain of DEFAULT_FROM_EMAIL.
+FRONTLINE_MAIL_DOMAIN = os.environ.get("FRONTLINE_MAIL_DOMAIN", "")
+# At most this many automatic mails (notifications, bounces) per recipient address in 24 hours.
+FRONTLINE_MAIL_DAILY_CAP = int(os.environ.get("FRONTLINE_MAIL_DAILY_CAP", "40"))
 
 # --- Celery: Redis in production; with no broker, tasks run in-process ------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
@@ -206,6 +210,10 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("FRONTLINE_CELERY_QUEUE", "frontline"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # How often the SLA sweep runs (warnings, breaches, escalations); see frontline/celery.py.
 FRONTLINE_SLA_SWEEP_SECONDS = float(os.environ.get("FRONTLINE_SLA_SWEEP_SECONDS", "60"))
+# How often IMAP mailboxes are polled (frontline.mail.tasks.mail_fetch); see frontline/celery.py.
+FRONTLINE_MAIL_FETCH_SECONDS = float(os.environ.get("FRONTLINE_MAIL_FETCH_SECONDS", "60"))
+# Fernet key for stored IMAP passwords; empty: derived from SECRET_KEY (mail/credentials.py).
+FRONTLINE_MAIL_KEY = os.environ.get("FRONTLINE_MAIL_KEY", "")
 
 # --- Logging: never log secrets or tokens ------------------------------------------------------
 LOGGING = {

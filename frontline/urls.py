@@ -11,6 +11,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("frontline.accounts.urls")),
+    path("desk/mail/", include("frontline.mail.urls")),
     path("desk/", include("frontline.tickets.urls")),
     path("portal/", include("frontline.portal.urls")),
     path("api/v1/", api.urls),

@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db import models
 
 from frontline.core.access import Actor
 from frontline.core.models import AuditEvent
+
+EventSubscriber = Callable[[Sequence[AuditEvent]], None]
+_subscribers: list[EventSubscriber] = []
+
+
+def subscribe(callback: EventSubscriber) -> None:
+    """Call `callback` with the events of every event_record / event_record_changes, inside the
+    caller's transaction (so whatever it writes commits or rolls back with the change). Apps
+    register in AppConfig.ready(); registering the same callback twice is a no-op. A subscriber
+    must be cheap for events it ignores, and an exception it raises aborts the caller's change."""
+    if callback not in _subscribers:
+        _subscribers.append(callback)
+
+
+def unsubscribe(callback: EventSubscriber) -> None:
+    if callback in _subscribers:
+        _subscribers.remove(callback)
+
+
+def _publish(events: Sequence[AuditEvent]) -> None:
+    if events:
+        for callback in tuple(_subscribers):
+            callback(events)
 
 
 def _target_type(obj: models.Model) -> str:
@@ -36,7 +59,7 @@ def event_record(
     is_public: bool = True,
 ) -> AuditEvent:
     """Append one event about `target`."""
-    return AuditEvent.objects.create(
+    event: AuditEvent = AuditEvent.objects.create(
         tenant_id=tenant_id,
         target_type=_target_type(target),
         target_id=target.pk,
@@ -49,6 +72,8 @@ def event_record(
         data=dict(data or {}),
         is_public=is_public,
     )
+    _publish((event,))
+    return event
 
 
 def event_record_changes(
@@ -77,7 +102,9 @@ def event_record_changes(
         for name, old, new in changes
         if _text(old) != _text(new)
     ]
-    return AuditEvent.objects.bulk_create(rows)
+    created: list[AuditEvent] = AuditEvent.objects.bulk_create(rows)
+    _publish(created)
+    return created
 
 
 def event_list_for(*, target_type: str, target_id: int) -> models.QuerySet[AuditEvent]:

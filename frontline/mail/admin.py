@@ -3,15 +3,138 @@ Outbound: notification templates and the sent-mail log."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from frontline.mail import models
 
 
+class MailboxAdminForm(forms.ModelForm[models.Mailbox]):
+    """The IMAP password is write-only: never rendered back, empty keeps the stored one."""
+
+    imap_password = forms.CharField(
+        label="IMAP password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Leave empty to keep the current password. Stored encrypted, never shown.",
+    )
+    clear_imap_password = forms.BooleanField(label="Remove the stored password", required=False)
+
+    class Meta:
+        model = models.Mailbox
+        fields = [
+            "name",
+            "address",
+            "organization",
+            "source",
+            "is_active",
+            "imap_host",
+            "imap_port",
+            "imap_security",
+            "imap_username",
+            "imap_password_env",
+            "imap_folder",
+            "imap_done_folder",
+            "default_group",
+            "default_category",
+            "default_type",
+            "unknown_senders",
+            "sender_limit_per_hour",
+            "from_address",
+            "from_name",
+            "reply_to",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("imap_password") and data.get("clear_imap_password"):
+            raise forms.ValidationError("Either enter a new password or remove it, not both.")
+        return data
+
+
 @admin.register(models.Mailbox)
 class MailboxAdmin(admin.ModelAdmin[models.Mailbox]):
-    list_display = ["address", "name", "organization", "source", "is_active", "last_fetch_at"]
+    form = MailboxAdminForm
+    list_display = [
+        "address",
+        "name",
+        "organization",
+        "source",
+        "is_active",
+        "password_state",
+        "last_fetch_at",
+        "last_error_short",
+    ]
     list_filter = ["source", "is_active"]
+    search_fields = ["address", "name"]
+    readonly_fields = ["password_state", "last_fetch_at", "last_error"]
+    actions = ["test_connection", "fetch_now"]
+
+    @admin.display(description="IMAP password")
+    def password_state(self, obj: models.Mailbox) -> str:
+        if obj.imap_password_env:
+            return f"from ${obj.imap_password_env}"
+        return "stored (encrypted)" if obj.imap_password_encrypted else "not set"
+
+    @admin.display(description="Last error")
+    def last_error_short(self, obj: models.Mailbox) -> str:
+        return obj.last_error[:80]
+
+    def save_model(
+        self, request: HttpRequest, obj: models.Mailbox, form: forms.ModelForm[Any], change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        password = form.cleaned_data.get("imap_password") or ""
+        if password or form.cleaned_data.get("clear_imap_password"):
+            from frontline.accounts.selectors import actor_for_user
+            from frontline.core.errors import FrontlineError
+            from frontline.mail.credentials import mailbox_password_set
+
+            try:
+                mailbox_password_set(
+                    actor=actor_for_user(request.user),  # type: ignore[arg-type]
+                    mailbox=obj,
+                    password=password,
+                )
+            except FrontlineError as exc:
+                self.message_user(request, exc.message, level=messages.ERROR)
+
+    def _skipped(self, request: HttpRequest, queryset: QuerySet[models.Mailbox]) -> None:
+        others = queryset.exclude(source=models.Mailbox.Source.IMAP, is_active=True)
+        if others.exists():
+            names = ", ".join(m.address for m in others)
+            self.message_user(
+                request, f"Skipped (not an active IMAP mailbox): {names}", messages.WARNING
+            )
+
+    @admin.action(description="Test the IMAP connection")
+    def test_connection(self, request: HttpRequest, queryset: QuerySet[models.Mailbox]) -> None:
+        from frontline.mail.imap import mailbox_test_connection
+
+        self._skipped(request, queryset)
+        for mailbox in queryset.filter(source=models.Mailbox.Source.IMAP, is_active=True):
+            try:
+                self.message_user(request, mailbox_test_connection(mailbox), messages.SUCCESS)
+            except Exception as exc:  # shown to the admin, password never part of it
+                self.message_user(
+                    request, f"{mailbox.address}: {exc.__class__.__name__}: {exc}", messages.ERROR
+                )
+
+    @admin.action(description="Fetch new mail now")
+    def fetch_now(self, request: HttpRequest, queryset: QuerySet[models.Mailbox]) -> None:
+        from frontline.mail.imap import fetch_mailbox
+
+        self._skipped(request, queryset)
+        for mailbox in queryset.filter(source=models.Mailbox.Source.IMAP, is_active=True):
+            report = fetch_mailbox(mailbox)
+            self.message_user(
+                request, str(report), messages.ERROR if report.error else messages.SUCCESS
+            )
 
 
 @admin.register(models.OrganizationMailDomain)
@@ -19,6 +142,138 @@ class OrganizationMailDomainAdmin(admin.ModelAdmin[models.OrganizationMailDomain
     list_display = ["domain", "organization"]
 
 
+class NotificationTemplateForm(forms.ModelForm[models.NotificationTemplate]):
+    """Refuses a subject or body that does not compile in the notification sandbox
+    (SECURITY 19): `{% load %}`, `{% include %}`, `{% debug %}`, unknown tags and filters are
+    named in the error."""
+
+    class Meta:
+        model = models.NotificationTemplate
+        fields = ["organization", "event", "subject", "body", "is_active"]
+
+    def _clean_template(self, field: str) -> str:
+        from frontline.mail.sandbox import SandboxError, sandbox_compile
+
+        source = str(self.cleaned_data.get(field) or "")
+        try:
+            sandbox_compile(source)
+        except SandboxError as exc:
+            raise forms.ValidationError(f"This template cannot be used: {exc}") from exc
+        return source
+
+    def clean_subject(self) -> str:
+        return self._clean_template("subject")
+
+    def clean_body(self) -> str:
+        return self._clean_template("body")
+
+
 @admin.register(models.NotificationTemplate)
 class NotificationTemplateAdmin(admin.ModelAdmin[models.NotificationTemplate]):
-    list_display = ["event", "organization", "is_active"]
+    form = NotificationTemplateForm
+    list_display = ["event", "organization", "is_active", "updated_at"]
+    list_filter = ["event", "is_active"]
+    fields = ["organization", "event", "subject", "body", "is_active"]
+
+
+@admin.register(models.OutboundMail)
+class OutboundMailAdmin(admin.ModelAdmin[models.OutboundMail]):
+    """The sent-mail log: read-only (it is a record of what left, not something to edit)."""
+
+    list_display = ["created_at", "event", "recipient", "ticket", "status", "attempts"]
+    list_filter = ["status", "event"]
+    search_fields = ["recipient", "message_id", "ticket__number"]
+    raw_id_fields = ["ticket", "comment", "mailbox"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: models.OutboundMail | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: models.OutboundMail | None = None
+    ) -> bool:
+        return False
+
+
+@admin.register(models.FailedMail)
+class FailedMailAdmin(admin.ModelAdmin[models.FailedMail]):
+    """Messages that could not be processed, kept raw with the reason; "retry" ingests them
+    again (administrators only) once the cause is fixed."""
+
+    list_display = [
+        "created_at",
+        "reason_short",
+        "sender",
+        "subject",
+        "mailbox",
+        "attempts",
+        "resolved_at",
+    ]
+    list_filter = ["source", ("resolved_at", admin.EmptyFieldListFilter)]
+    search_fields = ["sender", "subject", "message_id", "reason"]
+    exclude = ["raw"]
+    actions = ["retry"]
+
+    @admin.display(description="Reason")
+    def reason_short(self, obj: models.FailedMail) -> str:
+        return obj.reason[:100]
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: models.FailedMail | None = None
+    ) -> list[str]:
+        return [f.name for f in models.FailedMail._meta.fields if f.name != "raw"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Retry the selected messages")
+    def retry(self, request: HttpRequest, queryset: QuerySet[models.FailedMail]) -> None:
+        from frontline.accounts.selectors import actor_for_user
+        from frontline.core.errors import FrontlineError
+        from frontline.mail.ingest import failed_mail_retry
+
+        actor = actor_for_user(request.user)  # type: ignore[arg-type]
+        for failed in queryset.filter(resolved_at__isnull=True):
+            try:
+                result = failed_mail_retry(actor=actor, failed=failed)
+            except FrontlineError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+                return
+            except Exception as exc:  # storage or database down: say so, keep the row
+                self.message_user(request, f"Retry of #{failed.pk} failed: {exc}", messages.ERROR)
+                continue
+            if result.outcome == "failed":
+                self.message_user(
+                    request, f"#{failed.pk} failed again: {result.reason}", messages.WARNING
+                )
+            else:
+                self.message_user(
+                    request, f"#{failed.pk} processed: {result.outcome}", messages.SUCCESS
+                )
+
+
+@admin.register(models.InboundMail)
+class InboundMailAdmin(admin.ModelAdmin[models.InboundMail]):
+    """Every message received: read-only (the raw original is downloaded from the ticket)."""
+
+    list_display = ["received_at", "sender", "subject", "mailbox", "outcome", "ticket", "is_auto"]
+    list_filter = ["outcome", "source", "is_auto"]
+    search_fields = ["sender", "subject", "message_id"]
+    exclude = ["raw"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: models.InboundMail | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: models.InboundMail | None = None
+    ) -> bool:
+        return False

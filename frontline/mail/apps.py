@@ -5,3 +5,10 @@ class MailConfig(AppConfig):
     name = "frontline.mail"
     label = "mail"
     verbose_name = "Email channel"
+
+    def ready(self) -> None:
+        # Ticket events -> notification mail (frontline/mail/notify.py).
+        from frontline.core import events
+        from frontline.mail import notify
+
+        events.subscribe(notify.notify_on_events)

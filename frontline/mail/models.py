@@ -148,6 +148,11 @@ class InboundMail(models.Model):
     )
     body_text = models.TextField(blank=True)
     body_html = models.TextField(blank=True, help_text="Sanitised with nh3.")
+    inline_images = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Content-ID (without <>) -> Attachment pk of the images the HTML shows inline.",
+    )
     raw = models.FileField(upload_to="mail/raw/%Y/%m/", max_length=255, blank=True)
     raw_size = models.PositiveIntegerField(default=0)
 

@@ -164,7 +164,11 @@ def sla_start(*, ticket: Ticket, now: datetime | None = None) -> TicketSla | Non
     _apply_policy(clock, policy, calendar)
     running = ticket.is_open and not _is_paused_status(clock, ticket.status)
     clocks.start(clock, calendar_compiled(calendar), start, running=running)
-    return _save(ticket, clock)
+    # The ticket has no clock yet (both callers checked): one INSERT, without the UPDATE that
+    # save() tries first for a row whose primary key (the ticket's) is already set.
+    clock.save(force_insert=True)
+    ticket.sla = clock  # keep the caller's ticket (and what it renders) current
+    return clock
 
 
 def sla_on_status_change(

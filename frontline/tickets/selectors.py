@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet
-from django.db.models.expressions import OrderBy, RawSQL
+from django.db.models.expressions import OrderBy
 
 from frontline.accounts.models import User
 from frontline.core import access
 from frontline.core.access import Actor
 from frontline.core.errors import NotFound, ValidationError
 from frontline.core.models import AuditEvent
+from frontline.mail.models import InboundMail
 from frontline.tickets.models import Attachment, Category, Comment, Escalation, StatusLink, Ticket
 
 OPEN_STATUSES = [
@@ -174,7 +177,7 @@ def ticket_search(
     if connection.vendor == "postgresql":
         indexed = [word for word in words if _LEXEME.search(word)]
         if indexed:
-            qs = qs.filter(_fulltext_match(indexed, internal=include_internal))
+            qs = qs.filter(_FulltextMatch(indexed, internal=include_internal))
         words = [word for word in words if not _LEXEME.search(word)]
     for word in words:
         comment_hit = comments.filter(ticket_id=OuterRef("pk"), body__icontains=word)
@@ -186,12 +189,13 @@ def ticket_search(
 
 # PostgreSQL full-text search (benchmark issue #3). `icontains` on subject, description and
 # every comment reads every row: ~2 s at 100,000 tickets, far more at a million. On PostgreSQL
-# each word is matched instead against GIN indexes of to_tsvector('simple', ...) (migration
-# tickets/0003_search_indexes): words *starting with* the typed word, so "print" still finds
-# "printer" (but "rinter" no longer does). The expressions below must stay identical to the
-# indexed ones, or PostgreSQL falls back to reading every row. SQLite keeps `icontains`, and so
-# does a word without a letter or digit (e.g. "%"), which has nothing to index.
-_TICKET_DOCUMENT = "to_tsvector('simple'::regconfig, subject || ' ' || description)"
+# each word is matched instead against to_tsvector('simple', ...) documents: words *starting
+# with* the typed word, so "print" still finds "printer" (but "rinter" no longer does). The
+# ticket's document (subject and description) is stored in the row (`search_document`, a
+# generated column with a GIN index: migration tickets/0006); comments have a GIN index on the
+# expression below (tickets/0003), which must stay identical to the indexed one, or PostgreSQL
+# reads every comment. SQLite keeps `icontains`, and so does a word without a letter or digit
+# (e.g. "%"), which has nothing to index.
 _COMMENT_DOCUMENT = "to_tsvector('simple'::regconfig, body)"
 # The typed word goes through the same parser as the documents ("INC-000001" is "inc" and
 # "-000001" to it), then each of its lexemes must match, as a prefix from three characters on
@@ -206,35 +210,73 @@ _WORD_QUERY = (
     " ' & ') AS tsquery)"
 )
 _LEXEME = re.compile(r"[^\W_]")
+# Words whose lexemes are known without asking PostgreSQL's parser: ASCII letters and digits
+# (one lexeme, the word in lower case), or ASCII letters joined by hyphens ("wi-fi": the whole
+# word plus each part; the parts are left out, as every document with the whole word has them).
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9]+|[A-Za-z]+(?:-[A-Za-z]+)+")
 
 
-def _fulltext_match(words: list[str], *, internal: bool) -> Func:
-    """`pk = ANY(ARRAY(<ids>))`: the tickets where every word matches the subject or
-    description, or one of the ticket's comments (public ones only unless `internal`).
+def _constant_query(word: str) -> str | None:
+    """The tsquery text of a plain word, or None when only PostgreSQL's parser can tell."""
+    if not _PLAIN_WORD.fullmatch(word):
+        return None
+    lexeme = word.lower()
+    return f"'{lexeme}':*" if len(lexeme) >= 3 else f"'{lexeme}'"
 
-    Per word, a UNION of two GIN index scans (PostgreSQL cannot serve an OR across two tables
-    with one index scan); the words' sets INTERSECT. As one array (computed once, an InitPlan)
-    the match restricts the ticket table itself, by primary key, before the queue's joins; as
-    `pk IN (subquery)` it became a semi-join that PostgreSQL placed after all of them, joining
-    every ticket of the desk first. (One array for all words: several `= ANY` conditions would
-    be checked element by element.)"""
-    ticket_table, comment_table = Ticket._meta.db_table, Comment._meta.db_table
-    public_only = "" if internal else " AND NOT is_internal"
-    # Only fixed names are interpolated; the words travel as bound parameters.
-    one_word = (
-        f"SELECT id FROM {ticket_table} WHERE {_TICKET_DOCUMENT} @@ {_WORD_QUERY} "  # noqa: S608
-        f"UNION SELECT ticket_id FROM {comment_table} "
-        f"WHERE {_COMMENT_DOCUMENT} @@ {_WORD_QUERY}{public_only}"
-    )
-    sql = " INTERSECT ".join(f"({one_word})" for _ in words)
-    params = [w for word in words for w in (word, word)]
-    return Func(
-        F("pk"),
-        RawSQL(sql, params),  # noqa: S611 (fixed SQL, bound params)
-        arg_joiner=" = ANY(ARRAY",
-        template="%(expressions)s)",
-        output_field=BooleanField(),
-    )
+
+class _FulltextMatch(Func):
+    """True for the tickets where every word matches the ticket's subject or description, or
+    one of its comments (public ones only unless `internal`). One SQL condition, no query of
+    its own.
+
+    Per word: `doc @@ Q OR (id IN (<comment hits>) AND id = ANY(ARRAY(<comment hits>)))`, where
+    doc is the ticket's stored `search_document` (migration tickets/0006) and Q the word's
+    tsquery. For a plain word Q is a constant, so PostgreSQL plans knowing from the column's
+    statistics how common the word is. For a common word it walks the tickets in the page's
+    order and stops after the page: per ticket it checks the stored document, then probes the
+    comment hits hashed once (`IN`, a hashed SubPlan; the `= ANY` is reached only for the few
+    tickets found there). For a rare word it collects the matches with a BitmapOr of the GIN
+    index and the primary key (the `= ANY` arm is what lets it use the primary key). The
+    ticket's table alias is taken from its compiled primary key, so the match stays right
+    inside a subquery (where Django renames tables)."""
+
+    output_field = BooleanField()
+
+    def __init__(self, words: list[str], *, internal: bool) -> None:
+        super().__init__(F("pk"))
+        self.words = words
+        self.internal = internal
+
+    def as_sql(
+        self,
+        compiler: Any,
+        connection: Any,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, list[Any]]:
+        pk_sql, pk_params = compiler.compile(self.source_expressions[0])
+        document = (
+            pk_sql.rsplit(".", 1)[0] + ".search_document" if "." in pk_sql else "search_document"
+        )
+        public_only = "" if self.internal else " AND NOT is_internal"
+        hits = (
+            f"SELECT ticket_id FROM {Comment._meta.db_table} "  # noqa: S608
+            f"WHERE {_COMMENT_DOCUMENT} @@ {{q}}{public_only}"
+        )
+        parts: list[str] = []
+        params: list[Any] = []
+        for word in self.words:
+            constant = _constant_query(word)
+            query, value = ("CAST(%s AS tsquery)", constant) if constant else (_WORD_QUERY, word)
+            # Only fixed names are interpolated; the words travel as bound parameters.
+            parts.append(
+                f"({document} @@ {query} OR ({pk_sql} IN ({hits.format(q=query)}) "
+                f"AND {pk_sql} = ANY(ARRAY({hits.format(q=query)}))))"
+            )
+            params += [value, *pk_params, value, *pk_params, value]
+        return "(" + " AND ".join(parts) + ")", params
 
 
 def ticket_list(*, actor: Actor, filters: TicketFilters | None = None) -> QuerySet[Ticket]:
@@ -319,6 +361,10 @@ class TimelineEntry:
     comment: Comment | None = None
     attachments: list[Attachment] = field(default_factory=list)
     escalation: Escalation | None = None
+    # The message that opened the ticket (on its "created" event) or that carried the reply.
+    mail: InboundMail | None = None
+    # The mail's inline images (content-id -> attachment) that this actor may see.
+    inline_images: dict[str, Attachment] = field(default_factory=dict)
 
 
 def ticket_timeline(*, actor: Actor, ticket: Ticket) -> list[TimelineEntry]:
@@ -352,15 +398,19 @@ def ticket_timeline(*, actor: Actor, ticket: Ticket) -> list[TimelineEntry]:
                 "from_group", "to_group", "created_by"
             )
         }
+    mail_by_comment, opening_mail = _ticket_mail(ticket, comments.values())
     entries: list[TimelineEntry] = []
     for event in event_list:
         entry = TimelineEntry(event=event)
+        if opening_mail is not None and event.kind == AuditEvent.Kind.CREATED:
+            entry.mail, opening_mail = opening_mail, None
         comment_id = event.data.get("comment_id")
         if comment_id:
             entry.comment = comments.get(comment_id)
             if entry.comment is None or (entry.comment.is_internal and not actor.is_agent):
                 continue
             entry.attachments = by_comment.get(comment_id, [])
+            entry.mail = mail_by_comment.get(comment_id)
         attachment_id = event.data.get("attachment_id")
         if attachment_id:
             found = by_id.get(attachment_id)
@@ -370,8 +420,49 @@ def ticket_timeline(*, actor: Actor, ticket: Ticket) -> list[TimelineEntry]:
         escalation_id = event.data.get("escalation_id")
         if escalation_id:
             entry.escalation = escalations.get(escalation_id)
+        if entry.mail is not None:
+            entry.inline_images = _inline_images(entry.mail, by_id)
         entries.append(entry)
     return entries
+
+
+def _ticket_mail(
+    ticket: Ticket, comments: Iterable[Comment]
+) -> tuple[dict[int, InboundMail], InboundMail | None]:
+    """The received mail behind the ticket and its replies: {comment id: mail}, and the message
+    that opened the ticket. One query, and none at all unless the ticket or one of the comments
+    came by mail (so a ticket page without mail costs nothing extra)."""
+    email = Ticket.Channel.EMAIL
+    if ticket.channel != email and not any(c.channel == email for c in comments):
+        return {}, None
+    by_comment: dict[int, InboundMail] = {}
+    opening: InboundMail | None = None
+    found = InboundMail.objects.filter(Q(ticket=ticket) | Q(comment__ticket=ticket)).order_by("id")
+    for mail in found:
+        if mail.tenant_id is not None and mail.tenant_id != ticket.tenant_id:
+            continue  # never another organisation's message (ingest sets both together)
+        if mail.comment_id is not None:
+            by_comment[mail.comment_id] = mail
+        elif opening is None and mail.outcome == InboundMail.Outcome.TICKET:
+            opening = mail
+    return by_comment, opening
+
+
+def _inline_images(mail: InboundMail, visible: Mapping[int, Attachment]) -> dict[str, Attachment]:
+    """content-id -> attachment for the images of `mail` among the attachments the actor may
+    see (an end user never gets an internal attachment's address)."""
+    stored = mail.inline_images
+    if not isinstance(stored, dict):
+        return {}
+    images: dict[str, Attachment] = {}
+    for content_id, pk in stored.items():
+        try:
+            found = visible.get(int(pk))
+        except (TypeError, ValueError):
+            continue
+        if found is not None:
+            images[str(content_id)] = found
+    return images
 
 
 def comment_list(*, actor: Actor, ticket: Ticket) -> QuerySet[Comment]:
@@ -460,3 +551,48 @@ def status_link_ticket(*, raw_token: str) -> Ticket:
     if link is None:
         raise NotFound("This link is not valid or has expired.")
     return link.ticket
+
+
+# The queue counts matching tickets up to this many (more: "1,000+ tickets"), or up to the
+# requested page and this many pages more, whichever is more.
+COUNT_CAP = 1000
+COUNT_PAGES_AHEAD = 10
+
+
+class CappedPaginator(Paginator[Ticket]):
+    """The queue's paginator: one query for the ids, in order, of at most `cap` matches (and
+    the pages needed to reach the requested page and ten more), then the page's rows by id.
+
+    An exact COUNT(*) of "all tickets" or of a common search word reads every match (~1 s at a
+    million tickets) on every page view; past the cap the queue shows "1,000+" as ServiceNow
+    and Jira do (`capped` says so). The rows with their joined requester, organisation, group
+    and SLA are read for the page's ids only, never for every match before the sort. Still two
+    queries, whatever the page size."""
+
+    def __init__(
+        self, object_list: QuerySet[Ticket], per_page: int, *, page: str | None = None
+    ) -> None:
+        super().__init__(object_list, per_page)
+        self.tickets = object_list
+        wanted = int(page) if page and page.isascii() and page.isdigit() and len(page) < 7 else 1
+        self.cap = max(COUNT_CAP, (wanted + COUNT_PAGES_AHEAD) * per_page)
+        self.capped = False
+
+    @cached_property
+    def _ids(self) -> list[int]:
+        found = list(self.tickets.values_list("pk", flat=True)[: self.cap + 1])
+        self.capped = len(found) > self.cap
+        return found[: self.cap]
+
+    @cached_property
+    def count(self) -> int:
+        return len(self._ids)
+
+    def page(self, number: Any) -> Page[Ticket]:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        ids = self._ids[bottom : bottom + self.per_page]
+        rows = Ticket.objects.filter(pk__in=ids)
+        rows.query.select_related = self.tickets.query.select_related
+        by_id = {row.pk: row for row in rows} if ids else {}
+        return Page([by_id[pk] for pk in ids if pk in by_id], number, self)

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -63,14 +63,71 @@ def priority_for(*, impact: int, urgency: int) -> int:
     return entry.priority if entry else DEFAULT_MATRIX[(impact, urgency)]
 
 
+# PostgreSQL: one SEQUENCE per number prefix (migration tickets/0005).
+NUMBER_SEQUENCES = {"INC": "tickets_number_inc", "REQ": "tickets_number_req"}
+
+
+def _uses_sequences() -> bool:
+    return connection.vendor == "postgresql"
+
+
 def _next_number(ticket_type: str) -> str:
+    """The next INC-/REQ- number. PostgreSQL: `nextval()` of the prefix's SEQUENCE, which never
+    waits for other transactions (a counter row would be locked until the creating transaction
+    commits, so creations would queue behind each other); a number taken by a transaction that
+    rolls back is not reused, so numbers may have gaps. SQLite (one writer at a time anyway):
+    the counter row, gapless."""
     prefix = "INC" if ticket_type == Ticket.Type.INCIDENT else "REQ"
+    if _uses_sequences():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval(%s)", [NUMBER_SEQUENCES[prefix]])
+            value = int(cursor.fetchone()[0])
+        return f"{prefix}-{value:06d}"
     updated = TicketSequence.objects.filter(name=prefix).update(value=F("value") + 1)
     if not updated:
         TicketSequence.objects.get_or_create(name=prefix, defaults={"value": 0})
         TicketSequence.objects.filter(name=prefix).update(value=F("value") + 1)
     value = TicketSequence.objects.values_list("value", flat=True).get(name=prefix)
     return f"{prefix}-{value:06d}"
+
+
+def number_last_issued(prefix: str) -> int:
+    """The counter of `prefix` ("INC" or "REQ"): the last number handed out (0: none yet)."""
+    if _uses_sequences():
+        with connection.cursor() as cursor:
+            sequence = NUMBER_SEQUENCES[prefix]  # a fixed name, never input
+            cursor.execute(f"SELECT last_value, is_called FROM {sequence}")  # noqa: S608
+            last, called = cursor.fetchone()
+        return int(last if called else last - 1)
+    found = TicketSequence.objects.filter(name=prefix).values_list("value", flat=True).first()
+    return int(found or 0)
+
+
+def number_sequences_restart() -> None:
+    """PostgreSQL: let each number SEQUENCE continue right after the highest number issued (in
+    this transaction's view), as the counter row does after a rollback. For loads into an
+    empty database (the demo), so that loading the same data gives the same numbers; not for
+    a live desk (a number taken by a transaction still open elsewhere would be issued twice,
+    and refused by the unique constraint). SQLite: nothing (the counter row is transactional)."""
+    if not _uses_sequences():
+        return
+    table = Ticket._meta.db_table
+    for prefix, sequence in NUMBER_SEQUENCES.items():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT setval(%s, COALESCE(MAX(CAST(SUBSTRING(number FROM 5) AS bigint)), 0) + 1, "  # noqa: S608
+                f"false) FROM {table} WHERE number LIKE %s",
+                [sequence, f"{prefix}-%"],
+            )
+
+
+def number_counter_set(prefix: str, value: int) -> None:
+    """Set the counter of `prefix` so the next number is value + 1 (bulk loads: the bench
+    seed). Not for the live desk: numbers already issued above `value` would be issued again."""
+    TicketSequence.objects.update_or_create(name=prefix, defaults={"value": value})
+    if _uses_sequences():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT setval(%s, %s, false)", [NUMBER_SEQUENCES[prefix], value + 1])
 
 
 def _lock(ticket: Ticket, expected_version: int | None) -> Ticket:

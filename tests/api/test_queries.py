@@ -53,3 +53,21 @@ def test_a_page_of_fifty_tickets_is_fifty_tickets(desk, api_as, many_tickets):
     assert len(body["items"]) == 50
     assert body["next_cursor"]
     assert body["items"][0]["category"]["name"] == "Hardware"
+
+
+@pytest.mark.parametrize("who", ["agent1", "contact_a"])
+def test_search_queries_do_not_grow_with_the_page(
+    desk, api_as, many_tickets, django_assert_max_num_queries, who
+):
+    """A keyword search (subjects, descriptions and comments) costs the same few queries for
+    5 results as for 50 (issue #3)."""
+    for ticket in many_tickets[:55]:
+        services.comment_add(actor=desk.actor(desk.agent1), ticket=ticket, body="Zebra crossing")
+    client = api_as(getattr(desk, who))
+    assert client.get("/tickets", {"q": "zebra"}).status_code == 200
+    with CaptureQueriesContext(connection) as small:
+        assert client.get("/tickets", {"q": "zebra", "limit": 5}).status_code == 200
+    with django_assert_max_num_queries(len(small)):
+        response = client.get("/tickets", {"q": "zebra", "limit": 50})
+    assert response.status_code == 200
+    assert len(response.json()["items"]) == 50

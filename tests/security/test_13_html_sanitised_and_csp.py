@@ -15,6 +15,7 @@ from __future__ import annotations
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from frontline.mail.tests.ui_factories import failed_mail, mail_ticket
 from frontline.tickets import services
 from frontline.tickets.models import Ticket
 
@@ -275,6 +276,9 @@ def test_every_ui_page_carries_a_strict_csp_and_anti_framing_headers(desk):
     )
     attachment = attach(desk, ticket, "log.html", content=b"<script>alert(1)</script>")
     raw = services.status_link_create(actor=desk.actor(desk.agent1), ticket=ticket)
+    _, mail = mail_ticket(desk, desk.user_a)
+    failed = failed_mail(None)
+    admin = signed_in(desk.admin)
     agent, user, anonymous = signed_in(desk.agent1), signed_in(desk.user_a), signed_in(desk.user_b)
     anonymous.logout()
     n = ticket.number
@@ -309,6 +313,10 @@ def test_every_ui_page_carries_a_strict_csp_and_anti_framing_headers(desk):
         "portal:ticket-confirm": (user, [n]),
         "portal:ticket-reopen": (user, [n]),
         "portal:status": (anonymous, [raw]),
+        "mail:inbound-raw": (agent, [mail.pk]),
+        "mail:failed-list": (admin, []),
+        "mail:failed-raw": (admin, [failed.pk]),
+        "mail:failed-retry": (agent, [failed.pk]),  # refused (403): admins only
     }
     assert set(plan) == _named_ui_urls(), "a UI URL is missing from this test's plan"
     html_pages = set()
@@ -338,6 +346,7 @@ def test_every_ui_page_carries_a_strict_csp_and_anti_framing_headers(desk):
         "portal:ticket-create",
         "portal:ticket-detail",
         "portal:status",
+        "mail:failed-list",
     }
     # Error pages, htmx fragments and the pages of a failed form carry them too.
     extra = [

@@ -14,6 +14,7 @@ from frontline.accounts.models import User
 from frontline.tickets.demo.directory import directory_create
 from frontline.tickets.demo.stories import Sim, stories_plan, stories_run, story_for
 from frontline.tickets.models import Ticket
+from frontline.tickets.services import number_sequences_restart
 
 # Every demo account signs in with this password (documented in the README).
 DEMO_PASSWORD = "frontline-demo"  # noqa: S105 (a published demo password, not a secret)
@@ -54,6 +55,9 @@ def demo_load(*, tickets: int, seed: int, now: datetime | None = None) -> DemoRe
     now = now or timezone.now()
     plans = stories_plan(tickets=tickets, rng=_rng(seed))
     with transaction.atomic():
+        # PostgreSQL's number sequences do not roll back: start them after the numbers in
+        # the (empty) database, so the same seed gives the same numbers.
+        number_sequences_restart()
         traveller = time_machine.travel(now - timedelta(days=SETUP_DAYS), tick=False)
         coordinates = traveller.start()
         try:

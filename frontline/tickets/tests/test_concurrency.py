@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from frontline.core.errors import Conflict
 from frontline.tickets import services
@@ -179,3 +179,54 @@ def test_two_threads_updating_the_same_version_yield_one_success_and_one_conflic
     assert [e.new_value for e in events_of(ticket) if e.field == "subject"] == [
         f"Written by {winner}"
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_creation_does_not_wait_for_another_ones_number(desk):
+    """PostgreSQL numbers come from a SEQUENCE: a second creation takes its number while the
+    first creating transaction is still open (a counter row would make it wait for that
+    commit). Numbers stay unique; one taken by a transaction that rolls back is a gap."""
+    if connection.vendor != "postgresql":
+        pytest.skip("Needs PostgreSQL (SQLite keeps the gapless counter row: one writer).")
+    first_open = threading.Event()
+    release = threading.Event()
+    numbers: dict[str, str] = {}
+
+    class Rollback(Exception):
+        pass
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                numbers["first"] = open_ticket(desk).number
+                first_open.set()
+                release.wait(timeout=20)
+                raise Rollback
+        except Rollback:
+            pass
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            numbers["second"] = open_ticket(desk).number
+        finally:
+            connection.close()
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert first_open.wait(timeout=20)
+    two = threading.Thread(target=second)
+    two.start()
+    two.join(timeout=5)
+    finished_while_first_open = not two.is_alive()
+    release.set()
+    one.join(timeout=20)
+    two.join(timeout=20)
+
+    assert finished_while_first_open, "the second creation waited for the first transaction"
+    prefix, first_number = numbers["first"].split("-")
+    assert numbers["second"] == f"{prefix}-{int(first_number) + 1:06d}"
+    # The first transaction rolled back: its number is a gap, never issued again.
+    assert not Ticket.objects.filter(number=numbers["first"]).exists()
+    assert open_ticket(desk).number == f"{prefix}-{int(first_number) + 2:06d}"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from frontline.core.errors import NotFound, PermissionDenied, ValidationError
@@ -42,7 +42,7 @@ def _media(settings, tmp_path):
 
 
 def _sequence(name: str) -> int:
-    return int(TicketSequence.objects.get(name=name).value)
+    return services.number_last_issued(name)
 
 
 def test_numbers_are_sequential_per_type_and_unique(desk):
@@ -80,6 +80,10 @@ def test_a_refused_create_does_not_use_up_a_number(desk):
     assert open_ticket(desk).number == f"INC-{start + 1:06d}"
 
 
+@pytest.mark.skipif(
+    connection.vendor == "postgresql",
+    reason="PostgreSQL numbers come from a SEQUENCE per type, not the counter row",
+)
 def test_a_missing_counter_row_starts_again_at_one(desk):
     TicketSequence.objects.filter(name="REQ").delete()
     assert open_ticket(desk, type="request").number == "REQ-000001"

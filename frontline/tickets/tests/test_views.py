@@ -167,6 +167,28 @@ def test_queue_paginates_fifty_per_page(agent, desk):
     assert "Page 2 of 2" in second.content.decode()
 
 
+def test_queue_count_stops_at_the_cap(agent, desk, monkeypatch):
+    """No exact COUNT(*) over a whole desk: past the cap the queue says "N+" and still pages."""
+    from frontline.tickets import views
+
+    for n in range(7):
+        make_ticket(desk, subject=f"Capped {n}")
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(selectors, "COUNT_PAGES_AHEAD", 1)
+    monkeypatch.setattr(selectors, "COUNT_CAP", 3)
+    body = agent.get(reverse("tickets:queue"), {"q": "capped"}).content.decode()
+    assert "<strong>4+</strong> tickets" in body  # the cap, or 2 pages of 2 if more
+    assert 'rel="next"' in body
+    # Further on, the count reaches further (the requested page and one more).
+    body = agent.get(reverse("tickets:queue"), {"q": "capped", "page": 3}).content.decode()
+    assert "<strong>7</strong> tickets" in body
+    assert numbers_in(agent.get(reverse("tickets:queue"), {"q": "capped", "page": 3}))
+    monkeypatch.setattr(selectors, "COUNT_CAP", 7)
+    body = agent.get(reverse("tickets:queue"), {"q": "capped"}).content.decode()
+    assert "<strong>7</strong> tickets" in body
+    assert "page 1 of 4" in body
+
+
 def test_queue_bad_filter_is_a_400_with_the_reason(agent, desk):
     response = agent.get(reverse("tickets:queue"), {"priority": "urgent", "sort": "password"})
     assert response.status_code == 400
@@ -200,6 +222,24 @@ def test_queue_query_count_does_not_grow_with_rows(
     with django_assert_max_num_queries(12):
         response = agent.get(reverse("tickets:queue"), {"q": "ticket", "sort": "-priority"})
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("rows", [5, 60])
+def test_queue_search_query_count_does_not_grow_with_matches(
+    agent, desk, rows, django_assert_max_num_queries
+):
+    """Tickets found by a word of their comments (a note and a reply): the same queries for 5
+    matches as for 60 (a page and a count capped, not one query per match)."""
+    actor = desk.actor(desk.agent1)
+    for n in range(rows):
+        ticket = make_ticket(desk, subject=f"Ticket {n}", group_id=desk.tier1.pk)
+        services.comment_add(actor=actor, ticket=ticket, body="Zebra", is_internal=n % 2 == 0)
+    # Session and actor (3), pick lists of the filter bar (4), the page's ids and its rows (2),
+    # session save (3).
+    with django_assert_max_num_queries(12):
+        response = agent.get(reverse("tickets:queue"), {"q": "zebra", "queue": "all"})
+    assert response.status_code == 200
+    assert len(numbers_in(response)) == min(rows, 50)
 
 
 # --- ticket page -----------------------------------------------------------------------------
@@ -386,6 +426,108 @@ def test_assign_to_me_button(agent, desk):
     )
     assert response.status_code == 302
     assert fresh(ticket).assignee_id == desk.agent1.pk
+
+
+LAZY_ACTIONS = [
+    ("ticket-assign", "assign", 'name="assignee_id"'),
+    ("ticket-escalate", "escalate", 'name="to_group_id"'),
+    ("ticket-update", "edit", 'name="category_id"'),
+    ("ticket-merge", "merge", 'name="target"'),
+    ("ticket-link-parent", "parent", 'name="parent"'),
+    ("watcher-add", "watcher", 'name="user_id"'),
+]
+
+
+def test_ticket_page_draws_the_pick_list_forms_only_when_opened(agent, desk):
+    ticket = make_ticket(desk, group_id=desk.tier1.pk)
+    body = agent.get(detail_url(ticket)).content.decode()
+    for url_name, name, field in LAZY_ACTIONS:
+        stub = found(rf'<details id="action-{name}"[^>]*>(.*?)</details>', body, re.S)
+        url = detail_url(ticket, url_name)
+        # htmx fetches the form when the agent opens it; without JavaScript the link opens it.
+        assert f'hx-get="{url}"' in stub[0]
+        assert 'hx-trigger="toggle once"' in stub[0]
+        assert f'href="{url}"' in stub[1]
+        assert field not in stub[1]
+    # The pick lists (agents, groups) are not on the page at all.
+    assert "Tom Tier-Two" not in body
+    assert 'name="status"' in body  # the status and reply forms stay on the page
+    assert 'name="body"' in body
+
+
+@pytest.mark.parametrize(("url_name", "name", "field"), LAZY_ACTIONS)
+def test_an_action_form_opens_in_place_with_htmx_and_as_a_page_without(
+    agent, desk, url_name, name, field
+):
+    ticket = make_ticket(desk, group_id=desk.tier1.pk)
+    url = detail_url(ticket, url_name)
+    partial = agent.get(url, headers=HX)
+    html = partial.content.decode()
+    assert partial.status_code == 200
+    assert "<html" not in html
+    assert html.lstrip().startswith(f'<details id="action-{name}" class="action" open>')
+    assert field in html
+    assert f'name="version" value="{ticket.version}"' in html
+    assert f'hx-post="{url}"' in html
+    page = agent.get(url)
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "<html" in html
+    assert f'<form method="post" action="{url}"' in html
+    assert field in html
+    assert f'href="{detail_url(ticket)}"' in html
+    assert ticket.subject in html
+
+
+def test_fast_select_renderer_writes_what_django_writes(desk):
+    from frontline.tickets.forms import DeskChoices, QueueFilterForm, UpdateForm
+    from frontline.tickets.tests.factories import CategoryFactory
+    from frontline.tickets.views import FAST_SELECTS
+
+    parent = CategoryFactory(name="Software & <Email>")
+    CategoryFactory(name='Outlook "classic"', parent=parent)
+    ticket = make_ticket(desk, category_id=parent.pk)
+    choices = DeskChoices(desk.actor(desk.agent1))
+    data = {"status": "open", "organization": str(desk.org_a.pk), "q": "x"}
+    for slow, fast in [
+        (
+            QueueFilterForm(data, choices=choices),
+            QueueFilterForm(data, choices=choices, renderer=FAST_SELECTS),
+        ),
+        (
+            UpdateForm(ticket=ticket, choices=choices),
+            UpdateForm(ticket=ticket, choices=choices, renderer=FAST_SELECTS),
+        ),
+    ]:
+        for name in slow.fields:
+            assert str(fast[name]) == str(slow[name]), name
+    assert "&lt;Email&gt;" in str(fast["subcategory_id"])  # optgroup labels escaped
+
+
+def test_assign_form_lists_the_groups_and_agents(agent, desk):
+    ticket = make_ticket(desk, group_id=desk.tier1.pk)
+    html = agent.get(detail_url(ticket, "ticket-assign"), headers=HX).content.decode()
+    assert "Tom Tier-Two" in html
+    assert f'<option value="{desk.tier2.pk}">' in html
+
+
+def test_action_forms_of_another_organisations_ticket_are_404(client, desk):
+    theirs = make_ticket(desk, requester=desk.user_b)
+    client.force_login(desk.agent_a)
+    for url_name, _name, _field in LAZY_ACTIONS:
+        assert client.get(detail_url(theirs, url_name), headers=HX).status_code == 404
+        assert client.get(detail_url(theirs, url_name)).status_code == 404
+
+
+def test_failed_action_without_js_shows_its_form_open_on_the_ticket_page(agent, desk):
+    ticket = make_ticket(desk)
+    response = agent.post(detail_url(ticket, "ticket-merge"), {"version": ticket.version})
+    assert response.status_code == 422
+    body = response.content.decode()
+    merge = found(r'<details id="action-merge"[^>]*>(.*?)</details>', body, re.S)
+    assert " open" in merge[0]
+    assert 'name="target"' in merge[1]
+    assert 'hx-get="' in found(r'<details id="action-assign"[^>]*>', body)[0]
 
 
 def test_illegal_status_change_is_422_with_the_workflow_message(agent, desk):

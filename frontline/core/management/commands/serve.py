@@ -1,6 +1,7 @@
 """`frontline serve`: the web UI and API under gunicorn, with background work in-process when no
-broker is configured (tasks run eagerly; no server to install): a beat thread in the gunicorn
-master drives the periodic schedule (the SLA sweep), through the same tasks a worker would run."""
+broker is configured (tasks run eagerly; no server to install): a beat process beside the
+gunicorn master drives the periodic schedule (SLA sweep, mail polling, mail retry sweep), through
+the same tasks a worker would run."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
 from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
 
 
@@ -56,7 +58,11 @@ class Command(BaseCommand):
         bind = f"{options['host']}:{options['port']}"
         mode = "Celery broker" if settings.CELERY_BROKER_URL else "in-process background work"
         if not settings.CELERY_BROKER_URL:
-            self._start_beat()
+            # A process, not a thread: gunicorn forks its workers from this process, and a fork
+            # while a beat thread is half-way through an import (or holds any lock) leaves the
+            # worker with a half-initialised module or a lock nobody will release.
+            connections.close_all()
+            self._start_beat(thread=False)
         self.stdout.write(
             f"Serving on http://{bind}/ ({options['workers']} workers x {options['threads']} "
             f"threads, {mode}). Ctrl-C stops."
@@ -77,10 +83,12 @@ class Command(BaseCommand):
             }
         ).run()
 
-    def _start_beat(self) -> Any:
-        """Celery beat in a thread of this (the master) process: one scheduler however many
-        gunicorn workers there are. With no broker, tasks are eager, so each scheduled task
-        runs right here in the beat thread. Returns the thread (it has a stop())."""
+    def _start_beat(self, *, thread: bool = True) -> Any:
+        """Celery beat beside the gunicorn master: one scheduler however many gunicorn workers
+        there are. With no broker, tasks are eager, so each scheduled task runs right in the
+        beat thread or process. `serve` starts it as a daemon process (forked before gunicorn
+        starts, so no worker is ever forked from a process with a beat thread in it); tests
+        use the thread. Returns the thread or process (both have a stop())."""
         from celery.beat import EmbeddedService
 
         from frontline.celery import app
@@ -90,11 +98,13 @@ class Command(BaseCommand):
         # in-memory broker, where no worker listens.
         app.loader.import_default_modules()
         beat = EmbeddedService(
-            app, thread=True, schedule_filename=settings.CELERY_BEAT_SCHEDULE_FILENAME
+            app, thread=thread, schedule_filename=settings.CELERY_BEAT_SCHEDULE_FILENAME
         )
+        if not thread:
+            beat.daemon = True  # ends with `frontline serve`
         beat.start()
         self.stdout.write(
             f"Periodic jobs (SLA sweep every {settings.FRONTLINE_SLA_SWEEP_SECONDS:g} s) run "
-            "in this process."
+            "beside the server (no broker needed)."
         )
         return beat

@@ -1,0 +1,395 @@
+"""Building and sending outbound mail: notifications (OutboundMail rows) and the polite bounce.
+
+Every message we send says it is automatic (`Auto-Submitted`, `X-Auto-Response-Suppress`) and
+carries `X-Loop: frontline`, so well-behaved auto-responders stay quiet and our own mail that
+comes back is recognised (SECURITY 30). Header values made from user data (subjects, names) are
+folded onto one line first (SECURITY 18); Django's BadHeaderError is the second line of defence and
+is treated as a permanent failure. Threading follows RFC 5322 section 3.6.4: In-Reply-To names the
+message that started the ticket's thread, References the recent chain (bounded).
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
+from email.utils import formataddr, make_msgid, parseaddr
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import BadHeaderError, EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from frontline.core.access import Actor
+from frontline.core.events import event_record
+from frontline.core.models import AuditEvent
+from frontline.mail.models import InboundMail, Mailbox, NotificationTemplate, OutboundMail
+from frontline.mail.sandbox import default_render, sandbox_render
+
+logger = logging.getLogger(__name__)
+
+LOOP_HEADERS = {
+    "X-Loop": "frontline",
+    "Auto-Submitted": "auto-generated",
+    "X-Auto-Response-Suppress": "All",
+}
+# Bounded so a long-running thread does not grow a header without limit (RFC 5322 allows it; some
+# servers reject lines over 998 characters and headers over a few KB).
+MAX_REFERENCES = 10
+MAX_SUBJECT = 250
+SEND_LOCK_SECONDS = 300
+_EVENT_LABELS: dict[str, str] = {
+    NotificationTemplate.Event.CREATED: "acknowledgement",
+    NotificationTemplate.Event.REPLY: "reply",
+    NotificationTemplate.Event.STATUS: "status",
+    NotificationTemplate.Event.RESOLVED: "resolution",
+}
+
+
+class TransientSendError(Exception):
+    """Sending failed in a way a later attempt may fix (server down, timeout, 4xx)."""
+
+
+def header_text(value: str, *, limit: int = MAX_SUBJECT) -> str:
+    """One line of text for a header: CR, LF and every other control or line/paragraph separator
+    becomes a space, runs of space collapse (SECURITY 18)."""
+    cleaned = "".join(
+        " " if unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} else ch for ch in value or ""
+    )
+    return " ".join(cleaned.split())[:limit]
+
+
+def mail_domain() -> str:
+    """The right-hand side of our Message-IDs: FRONTLINE_MAIL_DOMAIN, else DEFAULT_FROM_EMAIL's."""
+    configured = str(getattr(settings, "FRONTLINE_MAIL_DOMAIN", "") or "").strip()
+    if configured:
+        return configured
+    address = parseaddr(str(settings.DEFAULT_FROM_EMAIL))[1]
+    return address.rpartition("@")[2] or "frontline.local"
+
+
+def message_id_make() -> str:
+    return make_msgid(domain=mail_domain())
+
+
+def daily_cap() -> int:
+    return int(getattr(settings, "FRONTLINE_MAIL_DAILY_CAP", 40))
+
+
+def sent_recently(*, recipient: str) -> int:
+    """Automatic mails queued, sent or failed to `recipient` in the last 24 hours (all tenants:
+    the cap protects the mailbox at the other end, whoever writes to it)."""
+    since = timezone.now() - timedelta(hours=24)
+    return int(
+        # Rows store addresses in lower case, so the (recipient, created_at) index serves this.
+        OutboundMail.objects.filter(recipient=recipient.strip().lower(), created_at__gte=since)
+        .exclude(status=OutboundMail.Status.SUPPRESSED)
+        .count()
+    )
+
+
+# --- identity ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    from_email: str
+    reply_to: str
+    mailbox: Mailbox | None
+    desk_name: str
+
+
+def sender_for(*, tenant_id: int | None, mailbox: Mailbox | None = None) -> Sender:
+    """Who a mail about tenant `tenant_id` comes from: its organisation's (first active) mailbox,
+    else DEFAULT_FROM_EMAIL."""
+    if mailbox is None and tenant_id is not None:
+        mailbox = (
+            Mailbox.objects.filter(organization_id=tenant_id, is_active=True).order_by("pk").first()
+        )
+    if mailbox is None:
+        name, address = parseaddr(str(settings.DEFAULT_FROM_EMAIL))
+        name = header_text(name, limit=100)
+        return Sender(
+            from_email=formataddr((name, address)) if name else address,
+            reply_to=address,
+            mailbox=None,
+            desk_name=name or "Service desk",
+        )
+    address = mailbox.from_address or mailbox.address
+    name = header_text(mailbox.from_name, limit=100)
+    return Sender(
+        from_email=formataddr((name, address)) if name else address,
+        reply_to=mailbox.reply_to or address,
+        mailbox=mailbox,
+        desk_name=name or header_text(mailbox.name, limit=100) or "Service desk",
+    )
+
+
+# --- templates -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    subject: str
+    body_text: str
+
+
+def _template_row(*, event: str, tenant_id: int | None) -> NotificationTemplate | None:
+    """The organisation's own template, else the installation default (one query)."""
+    scope = Q(organization__isnull=True)
+    if tenant_id is not None:
+        scope |= Q(organization_id=tenant_id)
+    rows = list(
+        NotificationTemplate.objects.filter(scope, event=event, is_active=True).order_by("pk")
+    )
+    own = [r for r in rows if tenant_id is not None and r.organization_id == tenant_id]
+    default = [r for r in rows if r.organization_id is None]
+    chosen = own or default
+    return chosen[0] if chosen else None
+
+
+def notification_render(*, event: str, tenant_id: int | None, context: dict[str, str]) -> Rendered:
+    """Subject and text of notification `event`: the organisation's template, else the installation
+    default row, else the shipped file; edited templates run in the sandbox, and one that fails
+    falls back to the shipped file with a warning in the log."""
+    row = _template_row(event=event, tenant_id=tenant_id)
+    subject = body = None
+    if row is not None:
+        try:
+            subject = sandbox_render(row.subject, context)
+            body = sandbox_render(row.body, context)
+        except Exception as exc:  # SandboxError, or a filter failing on odd input
+            logger.warning(
+                "notification template %s fails, using the default",
+                row.pk,
+                extra={"template_id": row.pk, "event": event, "error": str(exc)[:300]},
+            )
+            subject = body = None
+    if subject is None or body is None:
+        subject = default_render(f"mail/notify/{event}_subject.txt", context)
+        body = default_render(f"mail/notify/{event}.txt", context)
+    subject = header_text(subject)
+    number = context.get("number", "")
+    # The [INC-000123] tag is how replies find their ticket when a client drops In-Reply-To.
+    if number and f"[{number}]" not in subject:
+        subject = header_text(f"[{number}] {subject}")
+    return Rendered(subject=subject or f"[{number}]", body_text=body.strip() + "\n")
+
+
+def html_alternative(*, subject: str, number: str, ticket_subject: str, body_text: str) -> str:
+    """The HTML part: the text, escaped (autoescape) with its links made clickable (SECURITY 14)."""
+    return render_to_string(
+        "mail/notify_layout.html",
+        {
+            "subject": subject,
+            "number": number,
+            "ticket_subject": ticket_subject,
+            "body_text": body_text,
+        },
+    )
+
+
+# --- threading -----------------------------------------------------------------------------
+
+
+def thread_headers(*, outbound: OutboundMail) -> tuple[str, str]:
+    """(In-Reply-To, References) for `outbound`: the thread starts at the mail that opened the
+    ticket, or else our first outbound mail of the ticket; References adds the most recent
+    messages of the ticket this recipient took part in."""
+    opening = (
+        InboundMail.objects.filter(ticket_id=outbound.ticket_id, comment__isnull=True)
+        .exclude(outcome=InboundMail.Outcome.BOUNCE)
+        .order_by("pk")
+        .values_list("message_id", flat=True)
+        .first()
+    )
+    earlier = OutboundMail.objects.filter(ticket_id=outbound.ticket_id, pk__lt=outbound.pk).exclude(
+        status=OutboundMail.Status.SUPPRESSED
+    )
+    root = opening or earlier.order_by("pk").values_list("message_id", flat=True).first()
+    if not root:
+        return "", ""
+    recent_in = list(
+        InboundMail.objects.filter(ticket_id=outbound.ticket_id, sender__iexact=outbound.recipient)
+        .exclude(message_id=root)
+        .order_by("-pk")
+        .values_list("pk", "message_id")[:MAX_REFERENCES]
+    )
+    recent_out = list(
+        earlier.filter(recipient__iexact=outbound.recipient)
+        .exclude(message_id=root)
+        .order_by("-pk")
+        .values_list("created_at", "message_id")[:MAX_REFERENCES]
+    )
+    # Inbound and outbound ids are not comparable; order each by time and merge by time.
+    inbound_times = dict(
+        InboundMail.objects.filter(pk__in=[pk for pk, _ in recent_in]).values_list(
+            "pk", "received_at"
+        )
+    )
+    chain = sorted(
+        [(inbound_times[pk], mid) for pk, mid in recent_in]
+        + [(created, mid) for created, mid in recent_out]
+    )
+    ids = [root, *[mid for _, mid in chain][-(MAX_REFERENCES - 1) :]]
+    clean = [header_text(i, limit=250) for i in dict.fromkeys(ids) if i]
+    return clean[0], " ".join(clean)
+
+
+# --- building and sending ------------------------------------------------------------------
+
+
+def message_build(*, outbound: OutboundMail, sender: Sender) -> EmailMultiAlternatives:
+    """The message for one OutboundMail row (text and an escaped HTML alternative)."""
+    number = outbound.ticket.number
+    subject = header_text(outbound.subject)
+    headers = {
+        "Message-ID": outbound.message_id,
+        "X-Frontline-Ticket": header_text(number, limit=30),
+        **LOOP_HEADERS,
+    }
+    if outbound.in_reply_to:
+        headers["In-Reply-To"] = header_text(outbound.in_reply_to, limit=998)
+    if outbound.references:
+        headers["References"] = header_text(outbound.references, limit=5000)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=outbound.body_text,
+        from_email=sender.from_email,
+        to=[outbound.recipient],
+        reply_to=[sender.reply_to],
+        headers=headers,
+    )
+    message.attach_alternative(
+        html_alternative(
+            subject=subject,
+            number=number,
+            ticket_subject=outbound.ticket.subject,
+            body_text=outbound.body_text,
+        ),
+        "text/html",
+    )
+    return message
+
+
+def auto_trigger_reason(*, outbound: OutboundMail) -> str:
+    """Why `outbound` must not be sent because what caused it was itself automatic mail (an
+    out-of-office, a bounce, a list), else "". Checked at send time: the inbound engine links
+    its InboundMail row to the ticket or comment later in the same transaction."""
+    if outbound.comment_id is not None:
+        rows = InboundMail.objects.filter(comment_id=outbound.comment_id)
+    elif outbound.event == NotificationTemplate.Event.CREATED:
+        rows = InboundMail.objects.filter(ticket_id=outbound.ticket_id, comment__isnull=True)
+    else:
+        return ""
+    auto = rows.filter(is_auto=True).values_list("sender", flat=True).first()
+    if auto is None:
+        return ""
+    return f"Not sent: triggered by automatic mail from {auto} (RFC 3834)."
+
+
+def _permanent(exc: Exception) -> bool:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return bool(codes) and all(code >= 500 for code in codes)
+    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
+
+
+def outbound_send(*, outbound_id: int) -> str:
+    """Send one queued OutboundMail; returns its status afterwards. Idempotent: a row that is not
+    queued (sent, failed, suppressed) is left alone, and a cache lock keeps two workers from
+    sending the same row at once. Raises TransientSendError when a retry may succeed (the row
+    stays queued with the error and the attempt counted)."""
+    lock = f"mail-send:{outbound_id}"
+    if not cache.add(lock, 1, timeout=SEND_LOCK_SECONDS):
+        return "locked"
+    try:
+        return _send(outbound_id)
+    finally:
+        cache.delete(lock)
+
+
+def _send(outbound_id: int) -> str:
+    row = OutboundMail.objects.select_related("ticket", "mailbox").filter(pk=outbound_id).first()
+    if row is None:
+        return "missing"
+    if row.status != OutboundMail.Status.QUEUED:
+        return str(row.status)
+    reason = auto_trigger_reason(outbound=row)
+    if reason:
+        row.status = OutboundMail.Status.SUPPRESSED
+        row.reason = reason
+        row.save(update_fields=["status", "reason", "updated_at"])
+        logger.info("outbound mail suppressed", extra={"outbound_id": row.pk, "reason": reason})
+        return str(row.status)
+    if not row.in_reply_to and not row.references:
+        row.in_reply_to, row.references = thread_headers(outbound=row)
+    row.attempts += 1
+    row.save(update_fields=["in_reply_to", "references", "attempts", "updated_at"])
+    try:
+        message = message_build(
+            outbound=row, sender=sender_for(tenant_id=row.tenant_id, mailbox=row.mailbox)
+        )
+        message.send(fail_silently=False)
+    except (BadHeaderError, ValueError, UnicodeError) as exc:
+        return _mark_failed(row, f"Refused: {exc.__class__.__name__}: {exc}")
+    except (smtplib.SMTPException, OSError) as exc:
+        error = f"{exc.__class__.__name__}: {exc}"[:2000]
+        if _permanent(exc):
+            return _mark_failed(row, error)
+        row.reason = error
+        row.save(update_fields=["reason", "updated_at"])
+        raise TransientSendError(error) from exc
+    with transaction.atomic():
+        row.status = OutboundMail.Status.SENT
+        row.sent_at = timezone.now()
+        row.reason = ""
+        row.save(update_fields=["status", "sent_at", "reason", "updated_at"])
+        event_record(
+            actor=Actor.system(row.tenant_id, label="mail"),
+            target=row.ticket,
+            tenant_id=row.tenant_id,
+            kind=AuditEvent.Kind.NOTIFIED,
+            field="mail",
+            new=row.recipient,
+            data={
+                "outbound_id": row.pk,
+                "event": row.event,
+                "recipient": row.recipient,
+                "reason": f"{_EVENT_LABELS.get(row.event, row.event)} mail sent",
+            },
+            is_public=False,
+        )
+    return str(row.status)
+
+
+def _mark_failed(row: OutboundMail, error: str) -> str:
+    row.status = OutboundMail.Status.FAILED
+    row.reason = error[:2000]
+    row.save(update_fields=["status", "reason", "updated_at"])
+    logger.warning("outbound mail failed", extra={"outbound_id": row.pk, "error": error[:300]})
+    return str(row.status)
+
+
+def outbound_give_up(*, outbound_id: int, error: str) -> None:
+    """After the last retry: the row is marked failed with the last error; nothing is lost (the
+    text stays in the row)."""
+    row = OutboundMail.objects.filter(pk=outbound_id, status=OutboundMail.Status.QUEUED).first()
+    if row is not None:
+        _mark_failed(row, f"Gave up after {row.attempts} attempts: {error}")
+
+
+def outbound_stale(*, older_than: timedelta = timedelta(minutes=20), limit: int = 500) -> list[int]:
+    """Queued rows nobody is working on: enqueued while the broker was down, or whose worker died.
+    Rows waiting for a retry were touched at their last attempt (backoff is at most 8 minutes)."""
+    cutoff = timezone.now() - older_than
+    return list(
+        OutboundMail.objects.filter(status=OutboundMail.Status.QUEUED, updated_at__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
