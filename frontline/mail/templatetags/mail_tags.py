@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -204,3 +204,15 @@ def mail_body(entry: object, ticket: Ticket, surface: str = "desk") -> SafeStrin
     return format_html(
         '<div class="mail-body">{}</div>', format_html_join("", "{}", ((r,) for r in rendered))
     )
+
+
+@register.simple_tag
+def opening_mail(timeline: Iterable[object]) -> object | None:
+    """`{% opening_mail timeline as opening %}`: the timeline entry of the message that opened
+    the ticket, if it came by mail. Pages show that message as the description (HTML, inline
+    images, folded quotes) instead of repeating its text in the timeline."""
+    for entry in timeline:
+        event = getattr(entry, "event", None)
+        if getattr(event, "kind", "") == "created":
+            return entry if isinstance(getattr(entry, "mail", None), InboundMail) else None
+    return None

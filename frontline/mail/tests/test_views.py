@@ -88,6 +88,19 @@ def test_a_ticket_opened_by_mail_shows_the_message_html(desk, where):
 
 
 @pytest.mark.parametrize("where", ["desk", "portal"])
+def test_the_opening_message_is_the_description_and_is_not_repeated(desk, where):
+    ticket, _ = mail_ticket(desk, desk.user_a, html_mail())
+    page = desk_page(desk.agent1, ticket) if where == "desk" else portal_page(desk.user_a, ticket)
+    description = page.split("Description</h2>", 1)[1].split("</section>", 1)[0]
+
+    # The mail's HTML stands in for the plain-text description, once on the page.
+    assert "Hello, the <b>printer</b> shows" in description
+    assert page.count("the <b>printer</b> shows") == 1
+    assert page.count("Thanks,<br>Alice") == 1
+    assert "shown above, as the description" in page
+
+
+@pytest.mark.parametrize("where", ["desk", "portal"])
 def test_inline_images_point_at_the_attachment_download(desk, where):
     ticket, _ = mail_ticket(desk, desk.user_a, html_mail())
     user = desk.agent1 if where == "desk" else desk.user_a
