@@ -8,7 +8,7 @@ import mimetypes
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -497,6 +497,14 @@ def _reopen_window(ticket: Ticket) -> timedelta:
     return timedelta(days=days if days is not None else settings.FRONTLINE_REOPEN_WINDOW_DAYS)
 
 
+def ticket_within_reopen_window(ticket: Ticket, *, now: datetime | None = None) -> bool:
+    """Whether a resolved ticket may still be reopened: the organisation's window, else the
+    site default (FRONTLINE_REOPEN_WINDOW_DAYS)."""
+    if ticket.resolved_at is None:
+        return True
+    return (now or timezone.now()) - ticket.resolved_at <= _reopen_window(ticket)
+
+
 @transaction.atomic
 def ticket_transition(
     *,
@@ -540,7 +548,7 @@ def _transition(
     fields = ["status"]
     reopening = workflow.is_reopen(current, status)
     if reopening:
-        if ticket.resolved_at and now - ticket.resolved_at > _reopen_window(ticket):
+        if not ticket_within_reopen_window(ticket, now=now):
             raise ValidationError(
                 {"status": "The reopen window has passed; please open a new ticket."}
             )

@@ -27,7 +27,6 @@ from frontline.mail.ingest.senders import (
     _reply_actor,
     _sender_tenants,
     _sender_user,
-    _within_reopen_window,
 )
 from frontline.mail.models import InboundMail, Mailbox
 from frontline.mail.parsing import ParsedMail
@@ -138,7 +137,7 @@ def _act(parsed: ParsedMail, *, inbound: InboundMail, mailbox: Mailbox, is_auto:
         or (
             match.ticket.status == Ticket.Status.RESOLVED
             and not (user is not None and user.is_agent)
-            and not _within_reopen_window(match.ticket)
+            and not ticket_services.ticket_within_reopen_window(match.ticket)
         )
     )
     if match is not None and not stale:

@@ -1,11 +1,7 @@
 """Who sent a message and which organisation's tickets it may touch: the sender as a user (found
-or created), the organisations to thread in, who a reply is posted as, and the reopen window."""
+or created), the organisations to thread in, and who a reply is posted as."""
 
 from __future__ import annotations
-
-from datetime import timedelta
-
-from django.utils import timezone
 
 from frontline.accounts import services as account_services
 from frontline.accounts.models import User
@@ -90,20 +86,6 @@ def _new_requester(parsed: ParsedMail, mailbox: Mailbox, user: User | None) -> U
         )
     except ValidationError as exc:
         raise _Reject(Outcome.REJECTED, f"Sender could not be created: {exc.message}") from None
-
-
-def _within_reopen_window(ticket: Ticket) -> bool:
-    """Whether a resolved ticket may still be reopened (the organisation's window, else the
-    site default; the same rule tickets.services.ticket_reopen enforces)."""
-    from django.conf import settings
-
-    if ticket.resolved_at is None:
-        return True
-    days = Organization.objects.values_list("reopen_window_days", flat=True).get(
-        pk=ticket.tenant_id
-    )
-    window = timedelta(days=days if days is not None else settings.FRONTLINE_REOPEN_WINDOW_DAYS)
-    return timezone.now() - ticket.resolved_at <= window
 
 
 def _reply_actor(user: User | None, ticket: Ticket, parsed: ParsedMail) -> Actor | None:
