@@ -8,3 +8,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from frontline.accounts import policies  # noqa: F401  (registers the rules)
+        from frontline.accounts.models import SupportGroup
+        from frontline.core import config_cache
+
+        config_cache.track(SupportGroup)

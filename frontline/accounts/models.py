@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from frontline.core.access import AGENT_ROLES
+from frontline.core.config_cache import ConfigQuerySet
 
 
 class UserManager(BaseUserManager["User"]):
@@ -101,6 +102,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 class SupportGroup(models.Model):
     """A team of agents: the service desk (Tier 1), Tier 2/3, specialists, on-site support."""
+
+    objects: ClassVar[Any] = ConfigQuerySet.as_manager()
 
     class Kind(models.TextChoices):
         SERVICE_DESK = "service_desk", "Service desk"

@@ -72,6 +72,7 @@ def event_record(
         data=dict(data or {}),
         is_public=is_public,
     )
+    event.target_object = target
     _publish((event,))
     return event
 
@@ -103,6 +104,8 @@ def event_record_changes(
         if _text(old) != _text(new)
     ]
     created: list[AuditEvent] = AuditEvent.objects.bulk_create(rows)
+    for event in created:
+        event.target_object = target
     _publish(created)
     return created
 

@@ -101,6 +101,10 @@ class AuditEvent(models.Model):
 
     objects: ClassVar[Any] = AuditEventQuerySet.as_manager()
 
+    # Not stored: the object the recording service passed as `target` (core.events), for the
+    # audit subscribers in the same transaction, so they need not read it again.
+    target_object: models.Model | None = None
+
     class Meta:
         indexes = [
             models.Index(fields=["target_type", "target_id", "id"], name="audit_target_idx"),
@@ -121,3 +125,13 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise TypeError("Audit events are append-only.")
+
+
+class ConfigStamp(models.Model):
+    """One row: a random token rewritten by every configuration change (core.config_cache)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    token = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"configuration stamp {self.token}"

@@ -12,3 +12,8 @@ class MailConfig(AppConfig):
         from frontline.mail import notify
 
         events.subscribe(notify.notify_on_events)
+
+        from frontline.core import config_cache
+        from frontline.mail.models import Mailbox, NotificationTemplate, OrganizationMailDomain
+
+        config_cache.track(Mailbox, NotificationTemplate, OrganizationMailDomain)

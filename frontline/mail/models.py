@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from django.db import models
 from django.db.models import Q
 
+from frontline.core.config_cache import ConfigQuerySet
 from frontline.core.models import TenantOwned, TenantQuerySet, TimeStamped
 
 
@@ -19,6 +20,8 @@ class Mailbox(TimeStamped):
     `organization` empty means a shared mailbox: the sender's mail domain (OrganizationMailDomain)
     picks the organisation. The IMAP password is never stored in clear: either the name of an
     environment variable (`imap_password_env`) or a Fernet token (`imap_password_encrypted`)."""
+
+    objects: ClassVar[Any] = ConfigQuerySet.as_manager()
 
     class Source(models.TextChoices):
         IMAP = "imap", "IMAP polling"
@@ -94,6 +97,8 @@ class Mailbox(TimeStamped):
 
 class OrganizationMailDomain(models.Model):
     """Mail from this domain belongs to this organisation (shared mailboxes, unknown senders)."""
+
+    objects: ClassVar[Any] = ConfigQuerySet.as_manager()
 
     organization = models.ForeignKey(
         "tenants.Organization", on_delete=models.CASCADE, related_name="mail_domains"
@@ -253,6 +258,8 @@ class OutboundMail(TenantOwned):
 class NotificationTemplate(TimeStamped):
     """Subject and body of one notification event, per organisation (empty: the default).
     Rendered in a sandbox with only the ticket's context: no settings, no {% load %}."""
+
+    objects: ClassVar[Any] = ConfigQuerySet.as_manager()
 
     class Event(models.TextChoices):
         CREATED = "created", "Ticket opened (acknowledgement)"

@@ -41,6 +41,7 @@ from frontline.accounts.models import User
 from frontline.core.models import AuditEvent
 from frontline.mail import outbound
 from frontline.mail.models import InboundMail, Mailbox, NotificationTemplate, OutboundMail
+from frontline.tenants.selectors import organization_cached
 from frontline.tickets.models import Comment, Ticket
 
 logger = logging.getLogger(__name__)
@@ -111,11 +112,7 @@ def notify_event(*, event: AuditEvent) -> list[OutboundMail]:
             return []
         ticket: Ticket | None = comment.ticket
     else:
-        ticket = (
-            Ticket.objects.select_related("requester", "assignee", "tenant")
-            .filter(pk=event.target_id)
-            .first()
-        )
+        ticket = _event_ticket(event)
     if ticket is None:
         return []
     if event.kind == Kind.STATUS and event.new_value == Ticket.Status.RESOLVED:
@@ -139,6 +136,24 @@ def notify_event(*, event: AuditEvent) -> list[OutboundMail]:
         if row.status == OutboundMail.Status.QUEUED:
             transaction.on_commit(_sender_of(row.pk), robust=True)
     return rows
+
+
+def _event_ticket(event: AuditEvent) -> Ticket | None:
+    """The ticket the event is about: the recording service's own instance when it came with the
+    event and has its requester loaded (no query), else read with what the mail needs."""
+    target = event.target_object
+    if (
+        isinstance(target, Ticket)
+        and target.pk == event.target_id
+        and Ticket.requester.is_cached(target)
+        and (target.assignee_id is None or Ticket.assignee.is_cached(target))
+    ):
+        return target
+    return (
+        Ticket.objects.select_related("requester", "assignee", "tenant")
+        .filter(pk=event.target_id)
+        .first()
+    )
 
 
 def _sender_of(outbound_id: int) -> Callable[[], None]:
@@ -183,6 +198,13 @@ def _usable(users: Iterable[User], *, author_id: int | None) -> list[User]:
     return chosen
 
 
+def _organization_name(ticket: Ticket) -> str:
+    if Ticket.tenant.is_cached(ticket):
+        return ticket.tenant.name
+    organization = organization_cached(ticket.tenant_id)
+    return organization.name if organization is not None else ""
+
+
 def _link(*, ticket: Ticket, user: User) -> str:
     base = str(settings.FRONTLINE_BASE_URL).rstrip("/")
     name = "tickets:ticket-detail" if user.is_agent else "portal:ticket-detail"
@@ -210,7 +232,7 @@ def notification_context(
         else str(status_value),
         "requester_name": ticket.requester.full_name,
         "recipient_name": recipient.full_name or recipient.email,
-        "organization": ticket.tenant.name,
+        "organization": _organization_name(ticket),
         "reply_text": comment.body[:MAX_REPLY_TEXT] if comment is not None else "",
         "reply_author": (author.full_name if author else event.actor_label) or "The service desk",
         "resolution_notes": str(data.get("resolution_notes", ""))[:MAX_REPLY_TEXT]

@@ -25,6 +25,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from frontline.core import config_cache
 from frontline.core.access import Actor
 from frontline.core.events import event_record
 from frontline.core.models import AuditEvent
@@ -104,13 +105,15 @@ class Sender:
     desk_name: str
 
 
+def _org_mailbox(tenant_id: int) -> Mailbox | None:
+    return Mailbox.objects.filter(organization_id=tenant_id, is_active=True).order_by("pk").first()
+
+
 def sender_for(*, tenant_id: int | None, mailbox: Mailbox | None = None) -> Sender:
     """Who a mail about tenant `tenant_id` comes from: its organisation's (first active) mailbox,
     else DEFAULT_FROM_EMAIL."""
     if mailbox is None and tenant_id is not None:
-        mailbox = (
-            Mailbox.objects.filter(organization_id=tenant_id, is_active=True).order_by("pk").first()
-        )
+        mailbox = config_cache.cached(("mail.sender", tenant_id), lambda: _org_mailbox(tenant_id))
     if mailbox is None:
         name, address = parseaddr(str(settings.DEFAULT_FROM_EMAIL))
         name = header_text(name, limit=100)
@@ -140,7 +143,14 @@ class Rendered:
 
 
 def _template_row(*, event: str, tenant_id: int | None) -> NotificationTemplate | None:
-    """The organisation's own template, else the installation default (one query)."""
+    """The organisation's own template, else the installation default (cached per process:
+    core.config_cache)."""
+    return config_cache.cached(
+        ("mail.template", event, tenant_id), lambda: _template_row_load(event, tenant_id)
+    )
+
+
+def _template_row_load(event: str, tenant_id: int | None) -> NotificationTemplate | None:
     scope = Q(organization__isnull=True)
     if tenant_id is not None:
         scope |= Q(organization_id=tenant_id)

@@ -11,6 +11,7 @@ it much. There is no `{% load %}`, `{% include %}`, `{% extends %}`, `{% debug %
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +72,16 @@ def sandbox_compile(source: str) -> Template:
     if len(source) > MAX_SOURCE:
         raise SandboxError(f"The template is longer than {MAX_SOURCE} characters.")
     try:
-        return _org_engine.from_string(source)
+        return _compiled(source)
     except Exception as exc:  # TemplateSyntaxError, and anything odd the lexer raises
         raise SandboxError(str(exc) or exc.__class__.__name__) from exc
+
+
+@lru_cache(maxsize=512)
+def _compiled(source: str) -> Template:
+    # Compiled templates hold no per-render state (Django renders them from many threads), so
+    # the same source compiles once per process; a failure is not cached and raises every time.
+    return _org_engine.from_string(source)
 
 
 def _render(template: Template, context: dict[str, str]) -> str:

@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from frontline.core.config_cache import ConfigQuerySet
 from frontline.core.models import TenantOwned, TenantQuerySet, TimeStamped
 from frontline.tickets.models import Priority, Ticket
 
@@ -18,6 +19,8 @@ from frontline.tickets.models import Priority, Ticket
 class Calendar(TimeStamped):
     """When the clock runs: opening hours per weekday in a time zone, minus public holidays
     (from the `holidays` package) and custom closed dates; or around the clock (24x7)."""
+
+    objects: ClassVar[Any] = ConfigQuerySet.as_manager()
 
     name = models.CharField(max_length=100, unique=True)
     time_zone = models.CharField(
@@ -70,6 +73,8 @@ class Calendar(TimeStamped):
 class BusinessHours(models.Model):
     """One opening interval on one weekday; a day may have several (08:00-12:00, 13:00-17:00)."""
 
+    objects: ClassVar[Any] = ConfigQuerySet.as_manager()
+
     class Weekday(models.IntegerChoices):
         MONDAY = 0, "Monday"
         TUESDAY = 1, "Tuesday"
@@ -102,6 +107,8 @@ class BusinessHours(models.Model):
 class CalendarHoliday(models.Model):
     """A custom closed day (a company holiday, a local feast the package does not know)."""
 
+    objects: ClassVar[Any] = ConfigQuerySet.as_manager()
+
     calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="holidays")
     date = models.DateField()
     name = models.CharField(max_length=100, blank=True)
@@ -118,6 +125,8 @@ class CalendarHoliday(models.Model):
 
 class SlaContract(TimeStamped):
     """An organisation's service contract: which calendar its clocks run on."""
+
+    objects: ClassVar[Any] = ConfigQuerySet.as_manager()
 
     organization = models.OneToOneField(
         "tenants.Organization", on_delete=models.CASCADE, related_name="sla_contract"
@@ -140,6 +149,8 @@ def default_pause_statuses() -> list[str]:
 class SlaPolicy(TimeStamped):
     """Targets for one organisation (blank: the default for all) x ticket type (blank: any) x
     priority. The most specific active policy wins."""
+
+    objects: ClassVar[Any] = ConfigQuerySet.as_manager()
 
     class BreachAction(models.TextChoices):
         NONE = "none", "Record the breach only"

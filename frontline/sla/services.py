@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from frontline.accounts.models import User
+from frontline.core import config_cache
 from frontline.core.access import Actor
 from frontline.core.errors import ValidationError
 from frontline.core.events import event_record
@@ -83,26 +84,29 @@ def _calendars() -> Any:
     return Calendar.objects.prefetch_related("hours", "holidays")
 
 
+def _active_policies() -> list[SlaPolicy]:
+    return list(SlaPolicy.objects.filter(is_active=True))
+
+
 def policy_for(*, tenant_id: int, ticket_type: str, priority: int) -> SlaPolicy | None:
     """The most specific active policy: the organisation's for this type, then the
-    organisation's for any type, then the default for this type, then the default."""
-    candidates = list(
-        SlaPolicy.objects.filter(
-            Q(organization_id=tenant_id) | Q(organization__isnull=True),
-            Q(ticket_type=ticket_type) | Q(ticket_type=""),
-            priority=priority,
-            is_active=True,
-        )
-    )
+    organisation's for any type, then the default for this type, then the default.
+    (Policies are cached per process: core.config_cache; the instance is shared, read-only.)"""
+    candidates = [
+        p
+        for p in config_cache.cached("sla.policies", _active_policies)
+        if p.priority == priority
+        and p.organization_id in (tenant_id, None)
+        and p.ticket_type in (ticket_type, "")
+    ]
     if not candidates:
         return None
     return min(candidates, key=lambda p: (p.organization_id is None, p.ticket_type == ""))
 
 
-def calendar_for(*, tenant_id: int, policy: SlaPolicy) -> Calendar | None:
-    """The policy's own calendar, else the organisation's contract calendar, else the default."""
-    if policy.calendar_id is not None:
-        return _calendars().filter(pk=policy.calendar_id).first()  # type: ignore[no-any-return]
+def _calendar_load(tenant_id: int, calendar_id: int | None) -> Calendar | None:
+    if calendar_id is not None:
+        return _calendars().filter(pk=calendar_id).first()  # type: ignore[no-any-return]
     found: list[Calendar] = list(
         _calendars().filter(Q(contracts__organization_id=tenant_id) | Q(is_default=True)).distinct()
     )
@@ -110,6 +114,18 @@ def calendar_for(*, tenant_id: int, policy: SlaPolicy) -> Calendar | None:
         return None
     contract = [c for c in found if not c.is_default]
     return contract[0] if contract else found[0]
+
+
+def calendar_for(*, tenant_id: int, policy: SlaPolicy) -> Calendar | None:
+    """The policy's own calendar, else the organisation's contract calendar, else the default
+    (with its hours and holidays; cached per process like the policies)."""
+    # A policy's own calendar does not depend on the organisation: one entry for all of them.
+    key = (
+        "sla.calendar",
+        None if policy.calendar_id is not None else tenant_id,
+        policy.calendar_id,
+    )
+    return config_cache.cached(key, lambda: _calendar_load(tenant_id, policy.calendar_id))
 
 
 def _clock_locked(ticket: Ticket) -> TicketSla | None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from django.db import models
 
+from frontline.core.config_cache import ConfigQuerySet
 from frontline.core.models import TimeStamped
 
 
 class Organization(TimeStamped):
+    objects: ClassVar[Any] = ConfigQuerySet.as_manager()
+
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=60, unique=True)
     is_provider = models.BooleanField(

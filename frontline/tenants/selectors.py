@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from frontline.core import config_cache
 from frontline.core.access import Actor
 from frontline.core.errors import NotFound
 from frontline.tenants.models import Organization
@@ -21,3 +22,13 @@ def organization_get(*, actor: Actor, organization_id: int) -> Organization:
         return organization_list(actor=actor).get(pk=organization_id)
     except Organization.DoesNotExist:
         raise NotFound("Organisation not found.") from None
+
+
+def organization_cached(organization_id: int) -> Organization | None:
+    """The organisation, from this process's configuration cache (core.config_cache): for
+    internal use where its name or settings are needed on a hot path (no access check; the
+    instance is shared between threads: read-only)."""
+    return config_cache.cached(
+        ("tenants.organization", organization_id),
+        lambda: Organization.objects.filter(pk=organization_id).first(),
+    )

@@ -7,4 +7,8 @@ class TicketsConfig(AppConfig):
     verbose_name = "Tickets"
 
     def ready(self) -> None:
+        from frontline.core import config_cache
         from frontline.tickets import policies  # noqa: F401  (registers the rules)
+        from frontline.tickets.models import Category, PriorityMatrixEntry
+
+        config_cache.track(Category, PriorityMatrixEntry)

@@ -8,11 +8,14 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.db import models
 
+from frontline.core.config_cache import ConfigQuerySet
 from frontline.core.models import TenantOwned, TenantQuerySet
 
 
 class Category(models.Model):
     """A category, or a subcategory when it has a parent. Shared by all organisations."""
+
+    objects: ClassVar[Any] = ConfigQuerySet.as_manager()
 
     name = models.CharField(max_length=100)
     parent = models.ForeignKey(
@@ -50,6 +53,8 @@ class Priority(models.IntegerChoices):
 
 class PriorityMatrixEntry(models.Model):
     """Impact x urgency -> priority. Seeded with the ITIL default; editable in admin."""
+
+    objects: ClassVar[Any] = ConfigQuerySet.as_manager()
 
     impact = models.PositiveSmallIntegerField(choices=Level.choices)
     urgency = models.PositiveSmallIntegerField(choices=Level.choices)

@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from frontline.accounts.models import SupportGroup, User
-from frontline.core import access
+from frontline.core import access, config_cache
 from frontline.core.access import Actor
 from frontline.core.errors import Conflict, NotFound, ValidationError
 from frontline.core.events import event_record, event_record_changes
@@ -55,12 +55,45 @@ MAX_TEXT = 100_000
 # --- helpers ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Routing:
+    """The configuration a new ticket is routed with (cached: core.config_cache). Shared by the
+    process's threads: read-only."""
+
+    matrix: Mapping[tuple[int, int], int]
+    categories: Mapping[int, Category]  # active ones, with their default group
+    groups: Mapping[int, SupportGroup]  # active ones
+    service_desk: SupportGroup | None  # the first active service-desk group (tier, name)
+
+
+def _routing_load() -> _Routing:
+    matrix = dict(DEFAULT_MATRIX)
+    for entry in PriorityMatrixEntry.objects.all():
+        matrix[(entry.impact, entry.urgency)] = entry.priority
+    groups = {g.pk: g for g in SupportGroup.objects.filter(is_active=True)}  # ordered tier, name
+    categories = {
+        c.pk: c for c in Category.objects.filter(is_active=True).select_related("default_group")
+    }
+    desk = next((g for g in groups.values() if g.kind == SupportGroup.Kind.SERVICE_DESK), None)
+    return _Routing(matrix=matrix, categories=categories, groups=groups, service_desk=desk)
+
+
+def _routing() -> _Routing:
+    return config_cache.cached("tickets.routing", _routing_load)
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def priority_for(*, impact: int, urgency: int) -> int:
     """The priority the configured matrix gives to impact x urgency."""
     if impact not in Level.values or urgency not in Level.values:
         raise ValidationError({"impact": "Impact and urgency must each be 1, 2 or 3."})
-    entry = PriorityMatrixEntry.objects.filter(impact=impact, urgency=urgency).first()
-    return entry.priority if entry else DEFAULT_MATRIX[(impact, urgency)]
+    return _routing().matrix[(impact, urgency)]
 
 
 # PostgreSQL: one SEQUENCE per number prefix (migration tickets/0005).
@@ -160,7 +193,7 @@ def _clean_text(value: str, field: str, *, required: bool, limit: int = MAX_TEXT
 def _category(category_id: int | None, *, parent_id: int | None, field: str) -> Category | None:
     if category_id is None:
         return None
-    category = Category.objects.filter(pk=category_id, is_active=True).first()
+    category = _routing().categories.get(_int_or_none(category_id) or 0)
     if category is None:
         raise ValidationError({field: "Unknown category."})
     if field == "subcategory_id" and category.parent_id != parent_id:
@@ -194,7 +227,7 @@ def _agent_for(
 def _group(group_id: int | None, field: str = "group_id") -> SupportGroup | None:
     if group_id is None:
         return None
-    group = SupportGroup.objects.filter(pk=group_id, is_active=True).first()
+    group = _routing().groups.get(_int_or_none(group_id) or 0)
     if group is None:
         raise ValidationError({field: "Unknown group."})
     return group
@@ -223,6 +256,7 @@ def ticket_create(
     subject: str,
     description: str = "",
     requester_id: int | None = None,
+    requester: User | None = None,
     organization_id: int | None = None,
     type: str = Ticket.Type.INCIDENT,
     channel: str | None = None,
@@ -237,7 +271,9 @@ def ticket_create(
     files: Sequence[NewFile] = (),
 ) -> Ticket:
     """Open a ticket. End users open tickets for themselves only (organisation and requester come
-    from their account); agents may log one for any requester of an organisation they serve."""
+    from their account); agents may log one for any requester of an organisation they serve.
+    Agents' and system callers that already hold the requester's User may pass it as `requester`
+    instead of `requester_id` (the same checks apply; it saves reading it again)."""
     access.require(actor, "tickets.create")
     subject = _clean_text(subject, "subject", required=True, limit=MAX_SUBJECT)
     description = _clean_text(description, "description", required=False)
@@ -249,9 +285,15 @@ def ticket_create(
         raise ValidationError({"urgency": "Urgency must be 1 (high), 2 (medium) or 3 (low)."})
 
     if actor.is_agent:
-        if requester_id is None:
+        if requester is not None:
+            if requester_id is not None and requester_id != requester.pk:
+                raise ValidationError({"requester_id": "Unknown requester."})
+            if not requester.is_active:
+                requester = None
+        elif requester_id is None:
             raise ValidationError({"requester_id": "Choose the person who reported this."})
-        requester = User.objects.filter(pk=requester_id, is_active=True).first()
+        else:
+            requester = User.objects.filter(pk=requester_id, is_active=True).first()
         if requester is None or not actor.can_see_tenant(requester.organization_id):
             raise ValidationError({"requester_id": "Unknown requester."})
         if organization_id is not None and organization_id != requester.organization_id:
@@ -284,9 +326,7 @@ def ticket_create(
     if group is None and category is not None:
         group = category.default_group
     if group is None:
-        group = SupportGroup.objects.filter(
-            kind=SupportGroup.Kind.SERVICE_DESK, is_active=True
-        ).first()
+        group = _routing().service_desk
     for new_file in files:
         _attachment_check(new_file)
 

@@ -157,11 +157,15 @@ def _ingest(
             return _fail(
                 raw, source, None, parsed, "No active mailbox matches the recipients.", failed_row
             )
-        existing = InboundMail.objects.filter(
-            mailbox=mailbox, message_id=parsed.message_id[:998]
-        ).first()
-        if existing is not None:
-            return IngestResult("duplicate", existing, None, "Already received.")
+        # The primary key only (not the stored bodies): almost every message is new.
+        existing_id = (
+            InboundMail.objects.filter(mailbox=mailbox, message_id=parsed.message_id[:998])
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if existing_id is not None:
+            earlier: InboundMail = InboundMail.objects.get(pk=existing_id)
+            return IngestResult("duplicate", earlier, None, "Already received.")
         raw_file = _raw_file(raw)
         try:
             with transaction.atomic():
@@ -252,8 +256,10 @@ def _store_and_act(
     mailbox: Mailbox,
     source: str,
 ) -> InboundMail:
-    # Claim (mailbox, message_id) first: a concurrent copy of the same message blocks here and
-    # then fails on the unique constraint, so only one ever makes a ticket.
+    # The InboundMail row is inserted last, in the same transaction as what the message caused:
+    # a concurrent copy of the same message blocks on the (mailbox, message_id) unique index
+    # until this commits, then fails on it and rolls back everything it did, so only one ever
+    # makes a ticket (one INSERT, instead of claiming first and updating after).
     is_auto, auto_reason = auto_detect(parsed)
     inbound = InboundMail(
         mailbox=mailbox,
@@ -273,7 +279,6 @@ def _store_and_act(
         raw_size=len(raw),
     )
     inbound.raw.save("x", raw_file, save=False)
-    inbound.save()
     auto_sender = (parsed.sender or "an unknown sender") if is_auto else None
     try:
         with transaction.atomic(), notify.automatic_mail_trigger(auto_sender):
@@ -290,9 +295,7 @@ def _store_and_act(
     if action.tenant_id is not None:
         inbound.tenant_id = action.tenant_id
     inbound.inline_images = action.inline_images
-    inbound.save(
-        update_fields=["outcome", "reason", "ticket", "comment", "tenant", "inline_images"]
-    )
+    inbound.save(force_insert=True)
     if action.bounce and not is_auto:
         _bounce_unknown_sender(inbound)
     return inbound

@@ -97,11 +97,10 @@ def _act(parsed: ParsedMail, *, inbound: InboundMail, mailbox: Mailbox, is_auto:
     if not parsed.sender:
         raise _Reject(Outcome.REJECTED, "No sender address.")
     since = timezone.now() - timedelta(hours=1)
-    recent = (
-        InboundMail.objects.filter(mailbox=mailbox, sender=parsed.sender, received_at__gte=since)
-        .exclude(pk=inbound.pk)
-        .count()
-    )
+    # (This message's own row is written after acting on it: not counted here.)
+    recent = InboundMail.objects.filter(
+        mailbox=mailbox, sender=parsed.sender, received_at__gte=since
+    ).count()
     if recent >= mailbox.sender_limit_per_hour:
         raise _Reject(
             Outcome.REJECTED,
@@ -172,7 +171,7 @@ def _act(parsed: ParsedMail, *, inbound: InboundMail, mailbox: Mailbox, is_auto:
         actor=Actor.system(requester.organization_id, label="mail"),
         subject=(parsed.subject.strip() or "(no subject)")[: ticket_services.MAX_SUBJECT],
         description=description,
-        requester_id=requester.pk,
+        requester=requester,
         type=ticket_type,
         channel=Ticket.Channel.EMAIL,
         category_id=(category.parent_id or category.pk) if category else None,

@@ -6,12 +6,13 @@ from __future__ import annotations
 from frontline.accounts import services as account_services
 from frontline.accounts.models import User
 from frontline.accounts.selectors import actor_for_user
-from frontline.core import access
+from frontline.core import access, config_cache
 from frontline.core.access import Actor
 from frontline.core.errors import ValidationError
 from frontline.mail.models import InboundMail, Mailbox, OrganizationMailDomain
 from frontline.mail.parsing import ParsedMail
 from frontline.tenants.models import Organization
+from frontline.tenants.selectors import organization_cached
 from frontline.tickets.models import Ticket
 
 Outcome = InboundMail.Outcome
@@ -29,19 +30,28 @@ class _Reject(Exception):
 
 
 def _domain_org(address: str) -> Organization | None:
+    """The organisation a mail domain is mapped to (configuration: cached per process)."""
     domain = address.rsplit("@", 1)[-1].lower()
-    mapped = OrganizationMailDomain.objects.filter(domain=domain).select_related("organization")
-    row = mapped.first()
-    if row is not None:
-        return row.organization
-    return None
+    organization_id = config_cache.cached(("mail.domain", domain), lambda: _domain_load(domain))
+    return organization_cached(organization_id) if organization_id is not None else None
+
+
+def _domain_load(domain: str) -> int | None:
+    return (
+        OrganizationMailDomain.objects.filter(domain=domain)
+        .order_by("pk")
+        .values_list("organization_id", flat=True)
+        .first()
+    )
 
 
 def _sender_user(address: str) -> User | None:
     if not address:
         return None
-    # Addresses are stored lower-cased (accounts.services.user_create): an indexed lookup.
-    return User.objects.filter(email=address.strip().lower(), is_active=True).first()
+    # Addresses are stored lower-cased (accounts.services.user_create) and unique: an indexed
+    # lookup, with no ORDER BY (User's default ordering is by name).
+    found = User.objects.filter(email=address.strip().lower(), is_active=True).order_by()[:1]
+    return next(iter(found), None)
 
 
 def _sender_tenants(user: User | None, mailbox: Mailbox, parsed: ParsedMail) -> list[int]:

@@ -1,0 +1,158 @@
+"""The per-process configuration cache (core.config_cache): configuration read on every new
+ticket is read once, yet every change is seen at once, and a rolled-back change never sticks."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from frontline.core import config_cache
+from frontline.sla.models import SlaPolicy
+from frontline.tickets import services
+from frontline.tickets.models import PriorityMatrixEntry
+
+CONFIG_TABLES = (
+    "sla_slapolicy",
+    "sla_calendar",
+    "sla_businesshours",
+    "sla_calendarholiday",
+    "tickets_prioritymatrixentry",
+    "accounts_supportgroup",
+    "mail_mailbox",
+    "mail_notificationtemplate",
+)
+
+
+def _open(desk, subject="Printer jammed"):
+    return services.ticket_create(actor=desk.actor(desk.user_a), subject=subject)
+
+
+def _config_reads(queries) -> list[str]:
+    return [
+        q["sql"]
+        for q in queries
+        if q["sql"].lstrip().upper().startswith("SELECT")
+        and any(f'"{table}"' in q["sql"] for table in CONFIG_TABLES)
+    ]
+
+
+def test_a_second_ticket_reads_no_configuration_tables(desk):
+    first = _open(desk)
+    assert first.sla is not None
+    with CaptureQueriesContext(connection) as queries:
+        second = _open(desk, "Second")
+    assert second.sla is not None and second.sla.policy_id == first.sla.policy_id
+    assert _config_reads(queries.captured_queries) == []
+    # The stamp is read at most once per transaction (the test's transaction already has).
+    assert not [q for q in queries.captured_queries if "core_configstamp" in q["sql"]]
+
+
+def test_a_saved_change_is_used_by_the_very_next_ticket(desk):
+    _open(desk)  # warm the cache
+    policy = SlaPolicy.objects.get(organization=None, priority=5, ticket_type="")
+    policy.response_minutes = 7
+    policy.save()
+    ticket = _open(desk)
+    assert ticket.priority == 5
+    assert ticket.sla.response_target_seconds == 7 * 60
+
+
+def test_a_bulk_update_is_seen_too(desk):
+    assert _open(desk).priority == 5  # low impact x low urgency
+    PriorityMatrixEntry.objects.filter(impact=3, urgency=3).update(priority=4)
+    assert _open(desk).priority == 4
+
+
+def test_a_rolled_back_change_is_not_kept_in_the_cache(desk):
+    _open(desk)
+    inside = []
+
+    def change_then_fail():
+        with transaction.atomic():
+            PriorityMatrixEntry.objects.filter(impact=3, urgency=3).update(priority=1)
+            inside.append(_open(desk, "Inside").priority)
+            raise RuntimeError("undo")
+
+    with pytest.raises(RuntimeError):
+        change_then_fail()
+    assert inside == [1]  # the changing transaction saw its change at once
+    assert _open(desk, "After").priority == 5
+
+
+def test_without_a_stamp_row_nothing_is_cached_and_answers_stay_right(desk):
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM core_configstamp")
+    loads = []
+
+    def load():
+        loads.append(1)
+        return len(loads)
+
+    assert config_cache.cached("probe", load) == 1
+    assert config_cache.cached("probe", load) == 2
+    config_cache.config_changed()  # writes the row back
+    assert config_cache.cached("probe", load) == 3
+    assert config_cache.cached("probe", load) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_committed_elsewhere_is_seen_by_the_next_transaction(desk):
+    """Another process's change arrives only as a new stamp in the table. The stamp read is
+    memoised per transaction, on Django giving each transaction a new on-commit list: if an
+    upgrade broke that, this test would see the old value."""
+    loads = []
+
+    def load():
+        loads.append(1)
+        return len(loads)
+
+    with transaction.atomic():
+        assert config_cache.cached("probe", load) == 1
+        assert config_cache.cached("probe", load) == 1
+    with transaction.atomic():
+        assert config_cache.cached("probe", load) == 1
+    # "Another process" commits a change (raw SQL: no signal reaches this process).
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE core_configstamp SET token = token + 1")
+    with transaction.atomic():
+        assert config_cache.cached("probe", load) == 2
+
+    # And after a rollback of a transaction that had read the stamp.
+    def read_then_fail():
+        with transaction.atomic():
+            assert config_cache.cached("probe", load) == 2
+            raise RuntimeError("undo")
+
+    with pytest.raises(RuntimeError):
+        read_then_fail()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE core_configstamp SET token = token + 1")
+    with transaction.atomic():
+        assert config_cache.cached("probe", load) == 3
+
+
+def test_every_configuration_model_is_tracked():
+    from frontline.accounts.models import SupportGroup
+    from frontline.mail.models import Mailbox, NotificationTemplate, OrganizationMailDomain
+    from frontline.sla.models import BusinessHours, Calendar, CalendarHoliday, SlaContract
+    from frontline.tenants.models import Organization
+    from frontline.tickets.models import Category
+
+    expected = {
+        SupportGroup,
+        Mailbox,
+        NotificationTemplate,
+        OrganizationMailDomain,
+        BusinessHours,
+        Calendar,
+        CalendarHoliday,
+        SlaContract,
+        SlaPolicy,
+        Organization,
+        Category,
+        PriorityMatrixEntry,
+    }
+    assert expected <= config_cache.tracked_models()
+    for model in expected:
+        assert isinstance(model._default_manager.all(), config_cache.ConfigQuerySet), model
