@@ -85,7 +85,8 @@ def ticket_list(request: ActorRequest) -> HttpResponse:
         sort="-updated",
     )
     tickets = selectors.ticket_list(actor=request.actor, filters=filters)
-    page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = selectors.ticket_rows(tickets, selectors.PORTAL_ROW)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "portal/ticket_list.html",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -19,6 +19,7 @@ from frontline.core.access import Actor
 from frontline.core.errors import NotFound, ValidationError
 from frontline.core.models import AuditEvent
 from frontline.mail.models import InboundMail
+from frontline.sla.models import TicketSla
 from frontline.tickets.models import Attachment, Category, Comment, Escalation, StatusLink, Ticket
 
 OPEN_STATUSES = [
@@ -370,6 +371,21 @@ class TimelineEntry:
 def ticket_timeline(*, actor: Actor, ticket: Ticket) -> list[TimelineEntry]:
     """Every event of the ticket in order (end users: only public ones), with the comments,
     attachments and escalations they refer to, in a fixed number of queries."""
+    return ticket_activity(actor=actor, ticket=ticket).timeline
+
+
+@dataclass(slots=True)
+class TicketActivity:
+    timeline: list[TimelineEntry]
+    # The handoff the current group should read first (escalation_latest); None for end users.
+    handoff: Escalation | None
+
+
+def ticket_activity(*, actor: Actor, ticket: Ticket) -> TicketActivity:
+    """The ticket page's timeline (ticket_timeline) and handoff note (escalation_latest), with
+    the ticket's escalations read once for both, and only when there are any: an escalation is
+    only ever made by services.ticket_escalate, which records an event naming it (and events
+    are never deleted), so a ticket none of whose events names one has none."""
     access.require(actor, "tickets.view", ticket)
     events = AuditEvent.objects.filter(
         target_type="tickets.ticket", target_id=ticket.pk
@@ -377,6 +393,22 @@ def ticket_timeline(*, actor: Actor, ticket: Ticket) -> list[TimelineEntry]:
     if not actor.is_agent:
         events = events.filter(is_public=True)
     event_list = list(events.order_by("id"))
+    escalations: dict[int, Escalation] = {}
+    if actor.is_agent and any(e.data.get("escalation_id") for e in event_list):
+        escalations = {e.pk: e for e in escalation_list(actor=actor, ticket=ticket)}
+    functional = [e for e in escalations.values() if e.kind == Escalation.Kind.FUNCTIONAL]
+    handoff = max(functional, key=lambda e: (e.created_at, e.pk), default=None)
+    return TicketActivity(
+        timeline=_timeline(actor, ticket, event_list, escalations), handoff=handoff
+    )
+
+
+def _timeline(
+    actor: Actor,
+    ticket: Ticket,
+    event_list: list[AuditEvent],
+    escalations: Mapping[int, Escalation],
+) -> list[TimelineEntry]:
     comment_ids = [e.data.get("comment_id") for e in event_list if e.data.get("comment_id")]
     comments = {
         c.pk: c for c in Comment.objects.filter(pk__in=comment_ids).select_related("author")
@@ -390,14 +422,6 @@ def ticket_timeline(*, actor: Actor, ticket: Ticket) -> list[TimelineEntry]:
         by_id[att.pk] = att
         if att.comment_id:
             by_comment.setdefault(att.comment_id, []).append(att)
-    escalations: dict[int, Escalation] = {}
-    if actor.is_agent:
-        escalations = {
-            e.pk: e
-            for e in Escalation.objects.filter(ticket=ticket).select_related(
-                "from_group", "to_group", "created_by"
-            )
-        }
     mail_by_comment, opening_mail = _ticket_mail(ticket, comments.values())
     entries: list[TimelineEntry] = []
     for event in event_list:
@@ -463,6 +487,29 @@ def _inline_images(mail: InboundMail, visible: Mapping[int, Attachment]) -> dict
         if found is not None:
             images[str(content_id)] = found
     return images
+
+
+@dataclass(frozen=True, slots=True)
+class TicketLinks:
+    children: list[Ticket]
+    duplicates: list[Ticket]  # tickets merged into this one
+    watchers: list[User]
+
+
+def ticket_links(*, actor: Actor, ticket: Ticket) -> TicketLinks:
+    """The ticket's children, the tickets merged into it and its watchers, in two queries.
+    Children and duplicates share the ticket's organisation (the services enforce it)."""
+    access.require(actor, "tickets.view", ticket)
+    linked = list(
+        ticket_visible(actor=actor)
+        .filter(Q(parent_id=ticket.pk) | Q(duplicate_of_id=ticket.pk))
+        .order_by("id")
+    )
+    return TicketLinks(
+        children=[t for t in linked if t.parent_id == ticket.pk],
+        duplicates=[t for t in linked if t.duplicate_of_id == ticket.pk],
+        watchers=list(ticket.watchers.all()),
+    )
 
 
 def comment_list(*, actor: Actor, ticket: Ticket) -> QuerySet[Comment]:
@@ -553,13 +600,149 @@ def status_link_ticket(*, raw_token: str) -> Ticket:
     return link.ticket
 
 
+@dataclass(frozen=True, slots=True)
+class RowShape:
+    """The joins and columns a list reads for its rows (QuerySet.select_related and only)."""
+
+    related: tuple[str, ...]
+    fields: tuple[str, ...]
+
+
+# What a row of the portal's "My tickets" shows (portal_ui.portal_rows).
+PORTAL_ROW = RowShape(
+    related=("requester",),
+    fields=(
+        "id",
+        "number",
+        "subject",
+        "status",
+        "updated_at",
+        "requester_id",
+        "requester__full_name",
+    ),
+)
+
+
+# What tickets.api.ticket_data reads of a ticket: every column of the ticket, the names (and
+# the e-mail, the group's tier) of what it points to, and the SLA clock with its policy and
+# calendar in full (sla.schemas reads those). Not the password hashes, logins and settings of
+# two users, nor the organisation's settings, per ticket (benchmark issue #3: an API page
+# builds ~350 model instances).
+API_ROW = RowShape(
+    related=(
+        *("tenant", "requester", "assignee", "group", "category", "subcategory"),
+        *("sla__policy", "sla__calendar"),
+    ),
+    fields=(
+        *(f.attname for f in Ticket._meta.concrete_fields),
+        *("tenant__name", "requester__full_name", "requester__email", "assignee__full_name"),
+        *("group__name", "group__tier", "category__name", "subcategory__name"),
+        *(f"sla__{f.attname}" for f in TicketSla._meta.concrete_fields),
+    ),
+)
+
+
+def ticket_rows(tickets: QuerySet[Ticket], shape: RowShape) -> QuerySet[Ticket]:
+    """`tickets` (from ticket_list) reading only the joins and columns of `shape`."""
+    return tickets.select_related(None).select_related(*shape.related).only(*shape.fields)
+
+
+@dataclass(frozen=True, slots=True)
+class NameRef:
+    """A joined row as a list shows it: its name (organisation, group)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRef:
+    full_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """One row of the desk's queue: what tickets_ui.queue_rows draws, read as plain values.
+
+    A page of 50 model instances, each with its organisation, requester, assignee, group and
+    SLA clock instances, cost more than drawing the page (benchmark issue #3). The attributes
+    are named as on Ticket, so the row draws the same as a ticket (a test compares them)."""
+
+    pk: int
+    number: str
+    type: str
+    subject: str
+    status: str
+    priority: int
+    updated_at: Any
+    tenant: NameRef
+    requester: PersonRef
+    assignee: PersonRef | None
+    group: NameRef | None
+    clock: TicketSla | None
+
+    @property
+    def sla(self) -> TicketSla:
+        """The SLA clock, raising like Ticket.sla when there is none (sla.selectors.clock_of)."""
+        if self.clock is None:
+            raise TicketSla.DoesNotExist
+        return self.clock
+
+
+_QUEUE_COLUMNS = (
+    *("id", "number", "type", "subject", "status", "priority", "updated_at"),
+    *("tenant__name", "requester__full_name", "assignee_id", "assignee__full_name"),
+    *("group_id", "group__name"),
+)
+# The SLA clock's every column (the Due cell's status reads most of them), in the model's
+# order, so a TicketSla is built the way the ORM builds one (Model.from_db).
+_CLOCK_FIELDS = tuple(f.attname for f in TicketSla._meta.concrete_fields)
+_CLOCK_COLUMNS = tuple(f"sla__{name}" for name in _CLOCK_FIELDS)
+# A column that is never null in a clock row: null after the join means "no clock".
+_CLOCK_PRESENT = _CLOCK_FIELDS.index("calendar_id")
+
+
+def queue_rows(ids: Sequence[int]) -> list[QueueRow]:
+    """The queue rows of tickets `ids` (already scoped to the actor by ticket_list), in no
+    particular order: one query, one TicketSla instance per row and no other model instance."""
+    if not ids:
+        return []
+    found = Ticket.objects.filter(pk__in=ids).values_list(*_QUEUE_COLUMNS, *_CLOCK_COLUMNS)
+    width = len(_QUEUE_COLUMNS)
+    rows: list[QueueRow] = []
+    for values in found:
+        (pk, number, type_, subject, status, priority, updated_at, tenant_name) = values[:8]
+        (requester_name, assignee_id, assignee_name, group_id, group_name) = values[8:width]
+        clock_values = list(values[width:])
+        clock = None
+        if clock_values[_CLOCK_PRESENT] is not None:
+            clock_values[_CLOCK_FIELDS.index("ticket_id")] = pk
+            clock = TicketSla.from_db(Ticket.objects.db, _CLOCK_FIELDS, clock_values)
+        rows.append(
+            QueueRow(
+                pk=pk,
+                number=number,
+                type=type_,
+                subject=subject,
+                status=status,
+                priority=priority,
+                updated_at=updated_at,
+                tenant=NameRef(tenant_name),
+                requester=PersonRef(requester_name),
+                assignee=PersonRef(assignee_name) if assignee_id is not None else None,
+                group=NameRef(group_name) if group_id is not None else None,
+                clock=clock,
+            )
+        )
+    return rows
+
+
 # The queue counts matching tickets up to this many (more: "1,000+ tickets"), or up to the
 # requested page and this many pages more, whichever is more.
 COUNT_CAP = 1000
 COUNT_PAGES_AHEAD = 10
 
 
-class CappedPaginator(Paginator[Ticket]):
+class CappedPaginator(Paginator[Any]):
     """The queue's paginator: one query for the ids, in order, of at most `cap` matches (and
     the pages needed to reach the requested page and ten more), then the page's rows by id.
 
@@ -570,10 +753,16 @@ class CappedPaginator(Paginator[Ticket]):
     queries, whatever the page size."""
 
     def __init__(
-        self, object_list: QuerySet[Ticket], per_page: int, *, page: str | None = None
+        self,
+        object_list: QuerySet[Ticket],
+        per_page: int,
+        *,
+        page: str | None = None,
+        rows: Callable[[list[int]], Iterable[Any]] | None = None,
     ) -> None:
         super().__init__(object_list, per_page)
         self.tickets = object_list
+        self.rows = rows
         wanted = int(page) if page and page.isascii() and page.isdigit() and len(page) < 7 else 1
         self.cap = max(COUNT_CAP, (wanted + COUNT_PAGES_AHEAD) * per_page)
         self.capped = False
@@ -588,11 +777,18 @@ class CappedPaginator(Paginator[Ticket]):
     def count(self) -> int:
         return len(self._ids)
 
-    def page(self, number: Any) -> Page[Ticket]:
+    def page(self, number: Any) -> Page[Any]:
+        """The page's tickets with their joins, or what `rows` (ids -> rows with a `pk`, in
+        any order, e.g. queue_rows) makes of its ids."""
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         ids = self._ids[bottom : bottom + self.per_page]
-        rows = Ticket.objects.filter(pk__in=ids)
-        rows.query.select_related = self.tickets.query.select_related
-        by_id = {row.pk: row for row in rows} if ids else {}
+        found: Iterable[Any]
+        if self.rows is None:
+            tickets = Ticket.objects.filter(pk__in=ids)
+            tickets.query.select_related = self.tickets.query.select_related
+            found = tickets if ids else []
+        else:
+            found = self.rows(ids)
+        by_id = {row.pk: row for row in found}
         return Page([by_id[pk] for pk in ids if pk in by_id], number, self)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 
 import markdown as md
@@ -32,10 +33,29 @@ def _converter() -> md.Markdown:
     return converter
 
 
+# Texts up to this long are remembered with their HTML (render_markdown's output depends on the
+# text alone): a ticket page converts one text per timeline entry on every view, the same texts
+# again and again (benchmark issue #3). Bounded: at most _CACHE_SIZE texts per process.
+_CACHE_SIZE = 2048
+_CACHE_MAX_CHARS = 16 * 1024
+
+
 def render_markdown(text: str) -> str:
     """Markdown -> HTML, then sanitised by nh3: no script, no event handlers, and links only
     with http, https or mailto (so `[x](javascript:...)` loses its link)."""
-    html = _converter().reset().convert(text or "")
+    text = text or ""
+    if len(text) <= _CACHE_MAX_CHARS:
+        return _render_remembered(text)
+    return _render(text)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _render_remembered(text: str) -> str:
+    return _render(text)
+
+
+def _render(text: str) -> str:
+    html = _converter().reset().convert(text)
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,

@@ -260,3 +260,58 @@ def test_requester_choices_follow_the_organisations_an_agent_serves(desk):
     assert desk.user_a.pk in only_a
     assert desk.user_b.pk not in only_a
     assert not selectors.requester_choices(actor=desk.actor(desk.user_a)).exists()
+
+
+@pytest.mark.parametrize("who", ["agent2", "user_a"])
+def test_ticket_activity_is_the_timeline_and_the_latest_handoff(
+    desk, django_assert_max_num_queries, who
+):
+    ticket = drive_to(desk, open_ticket(desk), S.ASSIGNED)
+    escalate(desk, ticket, symptoms="First")
+    escalate(desk, fresh(ticket), kind=Escalation.Kind.HIERARCHICAL, symptoms="To management")
+    actor = desk.actor(getattr(desk, who))
+    ticket = fresh(ticket)
+    with django_assert_max_num_queries(4):
+        activity = selectors.ticket_activity(actor=actor, ticket=ticket)
+    timeline = selectors.ticket_timeline(actor=actor, ticket=ticket)
+    assert [e.event.pk for e in activity.timeline] == [e.event.pk for e in timeline]
+    assert [e.escalation for e in activity.timeline] == [e.escalation for e in timeline]
+    latest = selectors.escalation_latest(actor=actor, ticket=ticket)
+    assert activity.handoff == latest
+    assert (latest is not None) is (who == "agent2")
+    if latest is not None:
+        assert latest.symptoms == "First"  # the functional one, not the hierarchical
+
+
+def test_ticket_links_are_children_duplicates_and_watchers(desk, django_assert_max_num_queries):
+    agent = desk.actor(desk.agent1)
+    ticket = open_ticket(desk)
+    child = open_ticket(desk, subject="Child")
+    services.ticket_link_parent(
+        actor=agent, ticket=child, parent=fresh(ticket), expected_version=child.version
+    )
+    duplicate = open_ticket(desk, subject="Duplicate")
+    services.ticket_merge(
+        actor=agent, source=duplicate, target=fresh(ticket), expected_version=duplicate.version
+    )
+    services.watcher_add(actor=agent, ticket=fresh(ticket), user_id=desk.user_a2.pk)
+    ticket = fresh(ticket)
+    with django_assert_max_num_queries(2):
+        links = selectors.ticket_links(actor=agent, ticket=ticket)
+    assert [t.pk for t in links.children] == [child.pk]
+    assert [t.pk for t in links.duplicates] == [duplicate.pk]
+    assert [u.pk for u in links.watchers] == [desk.user_a2.pk]
+
+
+def test_ticket_activity_reads_escalations_only_when_an_event_names_one(desk):
+    from django.test.utils import CaptureQueriesContext
+
+    ticket = drive_to(desk, open_ticket(desk), S.ASSIGNED)
+    agent = desk.actor(desk.agent2)
+    with CaptureQueriesContext(connection) as ctx:
+        activity = selectors.ticket_activity(actor=agent, ticket=fresh(ticket))
+    assert activity.handoff is None
+    assert not [q for q in ctx.captured_queries if 'FROM "tickets_escalation"' in q["sql"]]
+    escalate(desk, ticket, symptoms="Now there is one")
+    activity = selectors.ticket_activity(actor=agent, ticket=fresh(ticket))
+    assert activity.handoff is not None and activity.handoff.symptoms == "Now there is one"

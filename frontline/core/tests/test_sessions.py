@@ -1,0 +1,75 @@
+"""The session engine: an idle timeout without a write on every request (core/sessions.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from frontline.core.sessions import REFRESH_SECONDS
+
+pytestmark = pytest.mark.django_db
+
+
+def _session_writes(ctx: CaptureQueriesContext) -> list[str]:
+    return [
+        q["sql"]
+        for q in ctx.captured_queries
+        if "django_session" in q["sql"] and not q["sql"].lstrip().upper().startswith("SELECT")
+    ]
+
+
+def _signed_in(client, desk) -> Session:
+    response = client.post(
+        reverse("accounts:login"), {"username": desk.user_a.email, "password": desk.password}
+    )
+    assert response.status_code == 302
+    return Session.objects.get(session_key=client.cookies[settings.SESSION_COOKIE_NAME].value)
+
+
+def test_requests_within_a_minute_do_not_write_the_session(desk, client):
+    stored = _signed_in(client, desk)
+    for _ in range(3):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("portal:ticket-list")).status_code == 200
+        assert _session_writes(ctx) == []
+    assert Session.objects.get(pk=stored.pk).expire_date == stored.expire_date
+
+
+def test_a_request_after_a_minute_moves_the_expiry(desk, client):
+    stored = _signed_in(client, desk)
+    later = timezone.now() + timedelta(seconds=REFRESH_SECONDS + 5)
+    with time_machine.travel(later), CaptureQueriesContext(connection) as ctx:
+        response = client.get(reverse("portal:ticket-list"))
+    assert response.status_code == 200
+    assert len(_session_writes(ctx)) == 1
+    refreshed = Session.objects.get(pk=stored.pk).expire_date
+    assert refreshed > stored.expire_date + timedelta(seconds=REFRESH_SECONDS)
+    # The cookie is sent again with the new expiry.
+    assert settings.SESSION_COOKIE_NAME in response.cookies
+
+
+def test_an_idle_session_expires(desk, client):
+    _signed_in(client, desk)
+    later = timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE + 1)
+    with time_machine.travel(later):
+        response = client.get(reverse("portal:ticket-list"))
+    assert response.status_code == 302
+    assert reverse("accounts:login") in response["Location"]
+
+
+def test_a_session_with_its_own_expiry_is_saved_on_every_request(desk, client):
+    _signed_in(client, desk)
+    session = client.session
+    session.set_expiry(3600)
+    session.save()
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(reverse("portal:ticket-list")).status_code == 200
+    assert len(_session_writes(ctx)) == 1
