@@ -119,15 +119,17 @@ class Server:
     proc: subprocess.Popen[bytes]
     port: int
     log_path: Path
+    background: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        for proc in [self.proc, *self.background]:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
 
 
 @dataclass
@@ -144,6 +146,15 @@ class System:
 # --- Frontline -------------------------------------------------------------------------------
 
 
+# Background work as in production (README "Running with PostgreSQL and Redis"): the requests
+# only enqueue it (notification mail...) on a Redis broker and one Celery worker process on the
+# same two cores does it. "none": no broker, each task runs in the request that caused it (the
+# zero-setup default; mail then goes out inside the request).
+BROKER = "redis://127.0.0.1:6379/13"
+CACHE = "redis://127.0.0.1:6379/12"
+_background = {"broker": BROKER}
+
+
 def frontline_env(db: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -151,8 +162,44 @@ def frontline_env(db: str) -> dict[str, str]:
         FRONTLINE_DEBUG="0",
         FRONTLINE_VAR_DIR=str(WORK / "frontline-var"),
         FRONTLINE_LOG_LEVEL="WARNING",
+        # No mail server in the benchmark: messages are built and handed to a backend that
+        # drops them (the sending work is done, nothing leaves the machine).
+        FRONTLINE_EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
     )
+    if _background["broker"] != "none":
+        env.update(CELERY_BROKER_URL=_background["broker"], FRONTLINE_CACHE_URL=CACHE)
+    else:
+        env.pop("CELERY_BROKER_URL", None)
     return env
+
+
+def frontline_worker(db: str) -> subprocess.Popen[bytes] | None:
+    """One Celery worker process (production's background work), or None without a broker."""
+    if _background["broker"] == "none":
+        return None
+    import redis
+
+    for url in (_background["broker"], CACHE):
+        redis.Redis.from_url(url).flushdb()  # nothing left over from an earlier run
+    log_path = WORK / "logs" / f"frontline-worker-{db}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/frontline"),
+            "worker",
+            "-c",
+            "1",
+            "-l",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        env=frontline_env(db),
+        cwd=ROOT,
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def frontline_cli(db: str, *args: str, quiet: bool = False) -> str:
@@ -294,7 +341,8 @@ def frontline_start(db: str, workers: int, threads: int) -> Server:
         stderr=subprocess.STDOUT,
     )
     wait_for(HOST, port, "/healthz", 90)
-    return Server("frontline", proc, port, log_path)
+    worker = frontline_worker(db)
+    return Server("frontline", proc, port, log_path, [worker] if worker else [])
 
 
 def frontline_system(db: str, tickets: int, workers: int, threads: int) -> System:
@@ -831,6 +879,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (2 cores: 2).")
     p.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker.")
     p.add_argument("--reseed", action="store_true")
+    p.add_argument(
+        "--broker",
+        default=BROKER,
+        help="Celery broker for Frontline's background work, with one worker process "
+        "(production); 'none': tasks run inside the requests (the zero-setup default).",
+    )
     p.add_argument("--label", default="")
     p.add_argument("--results-dir", default=str(BENCH / "results"))
     p.add_argument("--summarize", metavar="JSON", help="Only print the tables of a results file.")
@@ -845,6 +899,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or not set(systems) <= {"frontline", "helpdesk"}:
         p.error(f"unknown scenario or system: {sorted(unknown) or systems}")
     WORK.mkdir(parents=True, exist_ok=True)
+    _background["broker"] = args.broker
     started = dt.datetime.now(dt.UTC)
     fl_db = f"frontline_bench_{args.tickets}"
     report: dict[str, Any] = {
@@ -855,6 +910,11 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "versions": versions("helpdesk" in systems),
         "server": {"workers": args.workers, "threads": args.threads, "worker_class": "gthread"},
+        "frontline_background": (
+            "in the requests (no broker)"
+            if args.broker == "none"
+            else f"Celery broker {args.broker}, one worker process (-c 1)"
+        ),
         "seconds_per_scenario": args.seconds,
         "max_requests": args.max_requests,
         "load_at_start": load_average(),
