@@ -5,9 +5,11 @@ Where /usr/bin/chromium is missing these tests skip with a message; under CI=tru
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page, expect
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -76,3 +78,61 @@ def live_server(request):
         server = LiveServer(addr)  # returns once the server thread has built its handlers
     yield server
     server.stop()
+
+
+# --- shared by the journeys: signing in and out, screenshots, dialogs --------------------------
+
+
+class Journey:
+    """Signs people in and out and saves a numbered screenshot per step."""
+
+    def __init__(self, page: Page, base_url: str, artifacts: Path, password: str) -> None:
+        self.page = page
+        self.base_url = base_url
+        self.artifacts = artifacts
+        self.password = password
+        self.step = 0
+
+    def shot(self, name: str) -> None:
+        self.step += 1
+        self.artifacts.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=self.artifacts / f"{self.step:02d}-{name}.png", full_page=True)
+
+    def goto(self, path: str) -> None:
+        self.page.goto(self.base_url + path)
+
+    def sign_in(self, email: str, full_name: str) -> None:
+        page = self.page
+        self.goto("/accounts/login/")
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(self.password)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("banner").get_by_text(full_name, exact=True)).to_be_visible()
+
+    def sign_out(self) -> None:
+        page = self.page
+        page.get_by_role("banner").get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+
+
+@pytest.fixture
+def journey(page: Page, live_server, desk, request) -> Journey:
+    page.set_default_timeout(10_000)
+    output = Path(request.config.getoption("--output"))
+    artifacts = output / re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
+    return Journey(page, live_server.url, artifacts, desk.password)
+
+
+@pytest.fixture
+def dialogs(page: Page) -> list[str]:
+    """Every dialog (alert/confirm/prompt) the page opens; a journey expects none."""
+    opened: list[str] = []
+
+    def on_dialog(dialog) -> None:
+        opened.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    return opened

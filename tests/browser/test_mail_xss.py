@@ -9,10 +9,8 @@ proves that on these pages an injected inline handler does run when it gets thro
 
 from __future__ import annotations
 
-import re
 from email.message import EmailMessage
 from email.utils import make_msgid
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -21,7 +19,7 @@ from frontline.mail.ingest import ingest_message
 from frontline.mail.tests.ui_factories import PIXEL_PNG, Sent, html_part, mail_reply, mailbox_for
 from frontline.tickets.models import Ticket
 
-from .test_escalation_journey import Journey
+from .conftest import Journey
 
 pytestmark = [
     pytest.mark.browser,
@@ -83,26 +81,6 @@ def mail_ticket_xss(desk) -> Ticket:
     reply.body_html = "<p>Unsanitised reply.</p>" + "".join(PAYLOADS)
     reply.save(update_fields=["body_html"])
     return ticket
-
-
-@pytest.fixture
-def journey(page: Page, live_server, desk, request) -> Journey:
-    page.set_default_timeout(10_000)
-    output = Path(request.config.getoption("--output"))
-    artifacts = output / re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
-    return Journey(page, live_server.url, artifacts, desk.password)
-
-
-@pytest.fixture
-def dialogs(page: Page) -> list[str]:
-    opened: list[str] = []
-
-    def on_dialog(dialog) -> None:
-        opened.append(f"{dialog.type}: {dialog.message}")
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    return opened
 
 
 def _assert_inert(page: Page, dialogs: list[str]) -> None:
