@@ -34,10 +34,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from frontline.accounts.models import User
+from frontline.core.access import AGENT_ROLES
 from frontline.core.models import AuditEvent
 from frontline.mail import outbound
 from frontline.mail.models import InboundMail, Mailbox, NotificationTemplate, OutboundMail
@@ -173,7 +175,7 @@ def _recipients(*, event: AuditEvent, ticket: Ticket, comment: Comment | None) -
         return _usable(requester, author_id=None)
     if event.kind not in (Kind.COMMENTED, Kind.RESOLVED):
         return _usable(requester, author_id=event.actor_id)
-    watchers = list(ticket.watchers.all())
+    watchers = _watchers_who_still_see(ticket)
     if event.kind == Kind.COMMENTED:
         author = comment.author if comment is not None else None
         assignee = [ticket.assignee] if ticket.assignee is not None else []
@@ -184,6 +186,21 @@ def _recipients(*, event: AuditEvent, ticket: Ticket, comment: Comment | None) -
     if event.kind == Kind.RESOLVED:
         return _usable(requester + watchers, author_id=event.actor_id)
     return _usable(requester, author_id=event.actor_id)
+
+
+def _watchers_who_still_see(ticket: Ticket) -> list[User]:
+    """The ticket's watchers who may still see it (SECURITY: never mail a ticket's content to
+    someone who lost access since they began watching it): end users of its organisation, and
+    agents who serve all organisations, belong to it, or serve it. The rule watcher_add applies,
+    read again at each mail, in one query."""
+    tenant_id = ticket.tenant_id
+    return list(
+        ticket.watchers.filter(
+            Q(organization_id=tenant_id)
+            | Q(role__in=AGENT_ROLES, serves_all_organizations=True)
+            | Q(role__in=AGENT_ROLES, served_organizations=tenant_id)
+        ).distinct()
+    )
 
 
 def _usable(users: Iterable[User], *, author_id: int | None) -> list[User]:

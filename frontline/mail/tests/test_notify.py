@@ -212,6 +212,24 @@ def test_requester_reply_reaches_agent_watchers_but_not_end_user_watchers(desk, 
     assert [m.rcpt_tos for m in sink.received] == [["t2@provider.test"]]
 
 
+def test_watchers_who_lost_access_to_the_organisation_get_no_more_mail(desk, sink, run):
+    ticket = _open(run, desk)
+    for watcher in (desk.agent_a, desk.user_a2):
+        run(services.watcher_add, actor=desk.actor(desk.agent1), ticket=ticket, user_id=watcher.pk)
+    sink.handler.received.clear()
+    _reply(run, desk, ticket, desk.agent1, "First update.")
+    first = sorted(r for m in sink.received for r in m.rcpt_tos)
+    assert first == ["acme-agent@provider.test", "alice@acme.example", "arnold@acme.example"]
+
+    # Ann no longer serves Acme; Arnold moved to Globex. Neither may read Acme's tickets now.
+    desk.agent_a.served_organizations.remove(desk.org_a)
+    desk.user_a2.organization = desk.org_b
+    desk.user_a2.save(update_fields=["organization"])
+    sink.handler.received.clear()
+    _reply(run, desk, ticket, desk.agent1, "Second update, with details only Acme may read.")
+    assert sorted(r for m in sink.received for r in m.rcpt_tos) == ["alice@acme.example"]
+
+
 # --- status and resolution -------------------------------------------------------------------
 
 
