@@ -8,8 +8,10 @@ benchmark). The scenarios are bench/run.py's, with the same users, filters and t
 queue_page (`GET /desk/?<filters>`, cycling through the five filters), queue_api
 (`GET /api/v1/tickets?limit=50&<filters>`, Bearer token), ticket_page (`GET
 /desk/tickets/<number>/`, 20-event timelines), portal_my_tickets (`GET /portal/`, the end users
-with the most tickets) and search (`GET /desk/?queue=all&q=<words>`); `--scenario all` runs the
-first four. Requests go through Django's full stack (middleware, sessions, templates) with the
+with the most tickets), search (`GET /desk/?queue=all&q=<words>`), create_ticket (`POST
+/api/v1/tickets` with the end users' Bearer tokens, bench/run.py's body) and add_comment (`POST
+/api/v1/tickets/<number>/comments`, agent token, the newest open tickets); `--scenario all` runs
+the first four. Requests go through Django's full stack (middleware, sessions, templates) with the
 test client; DEBUG is off, as in production.
 
 Printed per scenario: the median and 90th percentile of wall time, of this process's CPU time
@@ -19,8 +21,18 @@ requests under cProfile and prints the top functions by own time and by cumulati
 At concurrency 8 on two cores the load benchmark needs about 10-15 ms of CPU per request
 (app and database) for a p95 under 60 ms (bench/RESULTS.md, issue 3).
 
-Only read requests are made, but the API scenario creates one API token for its agent (as
-bench/run.py does) and every signed-in request may refresh its session row.
+The read scenarios make only read requests, but the API scenarios create API tokens (as
+bench/run.py does) and every signed-in request may refresh its session row. create_ticket and
+add_comment write tickets, comments, audit events and notification rows. As in the load
+benchmark, give them a broker and a cache so that the request only enqueues the mail (without
+a broker Celery runs the send task inside the request); nothing needs to consume the queue:
+
+    CELERY_BROKER_URL=redis://127.0.0.1:6379/13 FRONTLINE_CELERY_QUEUE=page_profile \
+    FRONTLINE_CACHE_URL=redis://127.0.0.1:6379/14 \
+    FRONTLINE_EMAIL_BACKEND=django.core.mail.backends.dummy.EmailBackend \
+    python bench/page_profile.py --database-url ... --scenario create_ticket,add_comment,queue_api
+
+(then delete the queue's key: `redis-cli -n 13 del page_profile`).
 """
 
 from __future__ import annotations
@@ -37,7 +49,15 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ("queue_page", "queue_api", "ticket_page", "portal_my_tickets", "search")
+SCENARIOS = (
+    "queue_page",
+    "queue_api",
+    "ticket_page",
+    "portal_my_tickets",
+    "search",
+    "create_ticket",
+    "add_comment",
+)
 DEFAULT_SCENARIOS = ("queue_page", "queue_api", "ticket_page", "portal_my_tickets")
 SEARCHES = ["printer", "password reset", "vpn", "outlook", "wi-fi", "LT-04521", "laptop"]
 
@@ -90,6 +110,13 @@ def _fixtures() -> dict[str, Any]:
     ]
     org = _rows("SELECT id FROM tenants_organization WHERE NOT is_provider ORDER BY id LIMIT 1")
     group = _rows("SELECT id FROM accounts_supportgroup ORDER BY id LIMIT 1")
+    fx["open_tickets"] = [
+        r[0]
+        for r in _rows(
+            "SELECT number FROM tickets_ticket WHERE status IN ('assigned','in_progress') "
+            "ORDER BY id DESC LIMIT 400"
+        )
+    ]
     fx["filters"] = [
         "queue=open&sort=-priority",
         "queue=groups&sort=-created",
@@ -138,6 +165,27 @@ def _scenario(name: str, fx: dict[str, Any]) -> Request:
     if name == "queue_api":
         api = _bearer_client(fx["agents"][0])
         return lambda n: api.get(f"/api/v1/tickets?limit=50&{fx['filters'][n % 5]}")
+    if name == "create_ticket":
+        # bench/run.py's body, from the end users' tokens in turn.
+        users = [_bearer_client(email) for email in fx["portal_users"][:4]]
+        return lambda n: users[n % len(users)].post(
+            "/api/v1/tickets",
+            {
+                "subject": f"Profile ticket {n}: printer offline on 2nd floor",
+                "description": "Created by bench/page_profile.py.",
+                "impact": 3,
+                "urgency": 2,
+            },
+            content_type="application/json",
+        )
+    if name == "add_comment":
+        api = _bearer_client(fx["agents"][0])
+        opens = fx["open_tickets"]
+        return lambda n: api.post(
+            f"/api/v1/tickets/{opens[(n * 13) % len(opens)]}/comments",
+            {"body": f"Profile reply {n}: checked the logs, no errors since."},
+            content_type="application/json",
+        )
     if name == "ticket_page":
         agent = _client(fx["agents"][0])
         longs = fx["long_tickets"]
@@ -174,7 +222,7 @@ def measure(name: str, request: Request, *, requests: int, warmup: int) -> dict[
 
     for n in range(warmup):
         response = request(n)
-        if response.status_code != 200:
+        if response.status_code not in (200, 201):
             raise SystemExit(f"{name}: HTTP {response.status_code} for warm-up request {n}")
     wall: list[float] = []
     cpu: list[float] = []
@@ -186,7 +234,7 @@ def measure(name: str, request: Request, *, requests: int, warmup: int) -> dict[
             c0, w0 = time.process_time(), time.perf_counter()
             response = request(warmup + n)
             w1, c1 = time.perf_counter(), time.process_time()
-        if response.status_code != 200:
+        if response.status_code not in (200, 201):
             raise SystemExit(f"{name}: HTTP {response.status_code}")
         wall.append((w1 - w0) * 1000)
         cpu.append((c1 - c0) * 1000)
@@ -203,7 +251,8 @@ def measure(name: str, request: Request, *, requests: int, warmup: int) -> dict[
 
 
 def profile(request: Request, *, requests: int, start: int, top: int = 30) -> None:
-    profiler = cProfile.Profile()
+    # CPU time, not wall time: waits for PostgreSQL would otherwise top the list.
+    profiler = cProfile.Profile(time.process_time)
     profiler.enable()
     for n in range(requests):
         request(start + n)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from frontline.accounts.models import ApiToken, SupportGroup, User
 from frontline.core.access import Actor
 from frontline.core.errors import NotFound
+from frontline.tenants.models import Organization
 
 
 def actor_for_user(user: User) -> Actor:
@@ -18,9 +23,9 @@ def actor_for_user(user: User) -> Actor:
     if user.is_agent:
         all_tenants = user.serves_all_organizations
         tenant_ids: set[int] = {user.organization_id}
-        if not all_tenants:
-            tenant_ids |= set(user.served_organizations.values_list("pk", flat=True))
-        group_ids = frozenset(user.support_groups.values_list("pk", flat=True))
+        groups, served = _agent_memberships(user.pk, served=not all_tenants)
+        tenant_ids |= served
+        group_ids = frozenset(groups)
         roles = {user.role}
     else:
         all_tenants = False
@@ -36,6 +41,35 @@ def actor_for_user(user: User) -> Actor:
         group_ids=group_ids,
         label=user.full_name or user.email,
     )
+
+
+def _agent_memberships(user_id: int, *, served: bool) -> tuple[set[int], set[int]]:
+    """An agent's support groups and (if `served`) the organisations they serve, in one query
+    of the two link tables (this runs on every request: the ORM's two related-manager queries
+    cost more in building the SQL than in running it, benchmark issue #3)."""
+    groups_link = SupportGroup.members.through._meta
+    served_link = User.served_organizations.through._meta
+    members = SupportGroup._meta.get_field("members")
+    serving = User._meta.get_field("served_organizations")
+    qn = connection.ops.quote_name
+    sql = (
+        f"SELECT 0, {qn(members.m2m_column_name())} FROM {qn(groups_link.db_table)} "  # noqa: S608 - model metadata, not input
+        f"WHERE {qn(members.m2m_reverse_name())} = %s"
+    )
+    params: list[Any] = [user_id]
+    if served:
+        sql += (
+            f" UNION ALL SELECT 1, {qn(serving.m2m_reverse_name())} "  # noqa: S608
+            f"FROM {qn(served_link.db_table)} WHERE {qn(serving.m2m_column_name())} = %s"
+        )
+        params.append(user_id)
+    groups: set[int] = set()
+    organizations: set[int] = set()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for kind, pk in cursor.fetchall():
+            (organizations if kind else groups).add(int(pk))
+    return groups, organizations
 
 
 def user_list(*, actor: Actor) -> QuerySet[User]:
@@ -85,19 +119,100 @@ def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+# A token's last use is recorded at most this often (one UPDATE per token per interval).
+LAST_USED_INTERVAL = timedelta(seconds=300)
+
+
+@dataclass(frozen=True, slots=True)
+class _TokenQuery:
+    sql: str
+    user_attnames: list[str]
+    organization_attnames: list[str]
+    # Per selected model column: (the column expression, its converters), as the ORM applies them.
+    converters: list[tuple[Any, list[Any]]]
+
+
+_token_queries: dict[str, _TokenQuery] = {}
+
+
+def _token_query() -> _TokenQuery:
+    """The token lookup's SQL for this connection's database, built once per process: the
+    token's id and whether its last use is stale, then the user's and their organisation's
+    columns (the organisation: a ticket the user opens is answered with its name, no query)."""
+    found = _token_queries.get(connection.vendor)
+    if found is not None:
+        return found
+    qn = connection.ops.quote_name
+    token = ApiToken._meta
+    user = User._meta
+    organization = Organization._meta
+    user_fields = list(user.concrete_fields)
+    organization_fields = list(organization.concrete_fields)
+    columns = ", ".join(
+        [f"u.{qn(f.column)}" for f in user_fields]
+        + [f"o.{qn(f.column)}" for f in organization_fields]
+    )
+    user_organization = user.get_field("organization").column
+    sql = (
+        f"SELECT t.{qn('id')}, CASE WHEN t.{qn('last_used_at')} IS NULL "  # noqa: S608 - metadata
+        f"OR t.{qn('last_used_at')} < %s THEN 1 ELSE 0 END, {columns} "
+        f"FROM {qn(token.db_table)} t INNER JOIN {qn(user.db_table)} u "
+        f"ON u.{qn(user.pk.column)} = t.{qn(token.get_field('user').column)} "
+        f"INNER JOIN {qn(organization.db_table)} o "
+        f"ON o.{qn(organization.pk.column)} = u.{qn(user_organization)} "
+        f"WHERE t.{qn('key_hash')} = %s AND t.{qn('revoked_at')} IS NULL "
+        f"AND (t.{qn('expires_at')} IS NULL OR t.{qn('expires_at')} > %s) "
+        f"AND u.{qn(user.get_field('is_active').column)} = %s"
+    )
+    converters = []
+    for table, fields in (
+        (user.db_table, user_fields),
+        (organization.db_table, organization_fields),
+    ):
+        for f in fields:
+            col = f.get_col(table)
+            converters.append(
+                (col, connection.ops.get_db_converters(col) + col.get_db_converters(connection))
+            )
+    query = _TokenQuery(
+        sql=sql,
+        user_attnames=[f.attname for f in user_fields],
+        organization_attnames=[f.attname for f in organization_fields],
+        converters=converters,
+    )
+    _token_queries[connection.vendor] = query
+    return query
+
+
 def user_for_token(raw: str) -> User | None:
-    """The active user owning API token `raw`, or None."""
+    """The active user owning API token `raw`, or None (wrong, revoked or expired token, or an
+    inactive user). Read from the database on every call, so a revocation, expiry or
+    deactivation takes effect on the next request.
+
+    One hand-written query (token and user together): this runs on every API request, and
+    building the equivalent ORM query cost more than running it (benchmark issue #3)."""
     if not raw or len(raw) > 200:
         return None
     now = timezone.now()
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(key_hash=token_hash(raw), revoked_at__isnull=True)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .first()
-    )
-    if token is None or not token.user.is_active:
+    query = _token_query()
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            query.sql, [adapt(now - LAST_USED_INTERVAL), token_hash(raw), adapt(now), True]
+        )
+        row = cursor.fetchone()
+    if row is None:
         return None
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 300:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    token_id, stale, *values = row
+    for index, (col, converters) in enumerate(query.converters):
+        for convert in converters:
+            values[index] = convert(values[index], col, connection)
+    split = len(query.user_attnames)
+    user = User.from_db(connection.alias, query.user_attnames, values[:split])
+    organization = Organization.from_db(
+        connection.alias, query.organization_attnames, values[split:]
+    )
+    User.organization.field.set_cached_value(user, organization)
+    if stale:
+        ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
+    return user

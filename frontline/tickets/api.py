@@ -15,6 +15,7 @@ from ninja.files import UploadedFile
 from ninja.params import P, PathEx
 from pydantic import field_validator
 
+from frontline.accounts.models import User
 from frontline.api.auth import request_actor
 from frontline.api.pagination import keyset_page
 from frontline.api.responses import schema_data_response
@@ -430,6 +431,13 @@ class TicketListQuery(ListQuery):
 # --- operations ------------------------------------------------------------------------------
 
 
+def _loaded_user(request: HttpRequest) -> User | None:
+    """The User that Bearer authentication read for this request (with its organisation), or
+    None (a browser session's user is a lazy object: the services read what they need)."""
+    user = getattr(request, "user", None)
+    return user if type(user) is User else None
+
+
 @router.get(
     "",
     response={200: TicketPageOut, **errors(401, 422)},
@@ -454,7 +462,7 @@ def ticket_list(request: HttpRequest, query: Query[TicketListQuery]) -> HttpResp
     response={201: TicketOut, **errors(401, 403, 422)},
     summary="Open a ticket",
 )
-def ticket_create(request: HttpRequest, payload: TicketCreateIn) -> Status[TicketOut]:
+def ticket_create(request: HttpRequest, payload: TicketCreateIn) -> HttpResponse:
     """End users open tickets for themselves (requester and organisation come from their
     account); the agent-only fields are refused with 422 for them. Agents give `requester_id`."""
     actor = request_actor(request)
@@ -462,8 +470,12 @@ def ticket_create(request: HttpRequest, payload: TicketCreateIn) -> Status[Ticke
         sent = [name for name in AGENT_ONLY_CREATE_FIELDS if getattr(payload, name) is not None]
         if sent:
             raise ValidationError(dict.fromkeys(sent, "Only agents may set this field."))
-    ticket = services.ticket_create(actor=actor, **payload.model_dump())
-    return Status(201, ticket_out(ticket, actor))
+    # The signed-in user (with their organisation, loaded by the token lookup) is the requester
+    # of an end user's ticket; agents name theirs with requester_id.
+    own = _loaded_user(request) if not actor.is_agent else None
+    ticket = services.ticket_create(actor=actor, requester=own, **payload.model_dump())
+    # TicketOut's data, rendered without validating it again (ticket_data).
+    return schema_data_response(request, ticket_data(ticket, actor), status=201)
 
 
 @router.get(
@@ -498,7 +510,7 @@ def ticket_update(request: HttpRequest, ref: Ref, payload: TicketUpdateIn) -> Ti
     response={201: CommentCreatedOut, **errors(401, 403, 404, 422)},
     summary="Add a public reply or (agents) an internal note",
 )
-def comment_create(request: HttpRequest, ref: Ref, payload: CommentIn) -> Status[CommentCreatedOut]:
+def comment_create(request: HttpRequest, ref: Ref, payload: CommentIn) -> HttpResponse:
     actor = request_actor(request)
     ticket = selectors.ticket_get(actor=actor, ref=ref)
     comment = services.comment_add(
@@ -508,8 +520,23 @@ def comment_create(request: HttpRequest, ref: Ref, payload: CommentIn) -> Status
         is_internal=payload.is_internal,
         channel=Ticket.Channel.API,
     )
-    out = _comment_out(comment)
-    return Status(201, CommentCreatedOut(**out.model_dump(), ticket_version=ticket.version))
+    user = _loaded_user(request)
+    if user is not None and comment.author_id == user.pk:
+        # The author is the signed-in user, already loaded: no query to name them.
+        Comment.author.field.set_cached_value(comment, user)
+    data = {
+        "id": comment.pk,
+        "body": comment.body,
+        "is_internal": comment.is_internal,
+        "author": {"id": comment.author.pk, "name": comment.author.full_name}
+        if comment.author is not None
+        else None,
+        "channel": comment.channel,
+        "created_at": comment.created_at,
+        "ticket_version": ticket.version,
+    }
+    # CommentCreatedOut's data, rendered without validating it again (as ticket_data).
+    return schema_data_response(request, data, status=201)
 
 
 @router.get(

@@ -273,7 +273,8 @@ def ticket_create(
     """Open a ticket. End users open tickets for themselves only (organisation and requester come
     from their account); agents may log one for any requester of an organisation they serve.
     Agents' and system callers that already hold the requester's User may pass it as `requester`
-    instead of `requester_id` (the same checks apply; it saves reading it again)."""
+    instead of `requester_id` (the same checks apply; it saves reading it again); for an end user
+    only their own User is taken, anything else is ignored."""
     access.require(actor, "tickets.create")
     subject = _clean_text(subject, "subject", required=True, limit=MAX_SUBJECT)
     description = _clean_text(description, "description", required=False)
@@ -305,8 +306,11 @@ def ticket_create(
         group = _group(group_id)
         assignee = _agent_for(tenant_id, assignee_id)
     else:
-        # End users: the organisation, requester and routing are never theirs to choose.
-        requester = User.objects.get(pk=actor.user_id or 0)
+        # End users: the organisation, requester and routing are never theirs to choose. The
+        # caller may hand over the actor's own User (the API's request.user, read this
+        # request) to save reading it again; anyone else's is ignored.
+        if requester is None or requester.pk is None or requester.pk != actor.user_id:
+            requester = User.objects.get(pk=actor.user_id or 0)
         tenant_id = requester.organization_id
         channel = (
             channel
@@ -330,6 +334,9 @@ def ticket_create(
     for new_file in files:
         _attachment_check(new_file)
 
+    # The requester's organisation when it is loaded (the API's token lookup loads it), so
+    # that the caller can show the new ticket's organisation without a query.
+    tenant = requester.organization if User.organization.is_cached(requester) else None
     ticket = Ticket.objects.create(
         tenant_id=tenant_id,
         number=_next_number(type),
@@ -353,6 +360,8 @@ def ticket_create(
         tier=group.tier if group else 1,
         status=S.ASSIGNED if assignee else S.NEW,
     )
+    if tenant is not None and tenant.pk == tenant_id:
+        Ticket.tenant.field.set_cached_value(ticket, tenant)
     event_record(
         actor=actor,
         target=ticket,

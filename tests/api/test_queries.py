@@ -71,3 +71,43 @@ def test_search_queries_do_not_grow_with_the_page(
         response = client.get("/tickets", {"q": "zebra", "limit": 50})
     assert response.status_code == 200
     assert len(response.json()["items"]) == 50
+
+
+def test_opening_a_ticket_by_token_reads_no_person_twice(desk, api_as):
+    """An end user's API creation: the token lookup reads the token, the user and their
+    organisation in one query; the service and the answer reuse them (benchmark issue #3)."""
+    client = api_as(desk.user_a)
+    assert client.post("/tickets", {"subject": "First"}).status_code == 201  # last-used stamp
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post("/tickets", {"subject": "Printer offline"})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["organization"] == {"id": desk.org_a.pk, "name": desk.org_a.name}
+    assert body["requester"]["id"] == desk.user_a.pk
+    person_reads = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].lstrip().upper().startswith("SELECT")
+        and ('FROM "accounts_user"' in q["sql"] or 'FROM "tenants_organization"' in q["sql"])
+    ]
+    assert person_reads == []
+    assert len(ctx.captured_queries) <= 14
+
+
+def test_a_reply_by_token_names_its_author_without_a_query(desk, api_as):
+    ticket = open_ticket(desk)
+    client = api_as(desk.agent1)
+    path = f"/tickets/{ticket.number}/comments"
+    assert client.post(path, {"body": "First"}).status_code == 201  # last-used stamp
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post(path, {"body": "Second"})
+    assert response.status_code == 201
+    assert response.json()["author"] == {"id": desk.agent1.pk, "name": desk.agent1.full_name}
+    assert response.json()["ticket_version"] == ticket.version
+    after_commit = [q["sql"] for q in ctx.captured_queries]
+    last = max(
+        i
+        for i, sql in enumerate(after_commit)
+        if sql.upper().startswith("COMMIT") or "RELEASE" in sql.upper()
+    )
+    assert not any(sql.lstrip().upper().startswith("SELECT") for sql in after_commit[last + 1 :])

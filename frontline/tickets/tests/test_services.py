@@ -601,3 +601,17 @@ def test_a_service_refusing_half_way_leaves_no_event(desk, prepared, failing):
     with pytest.raises(ValidationError):
         REFUSED_HALF_WAY[failing](desk, ticket, other)
     assert _everything(ticket, other) == before
+
+
+def test_an_end_users_ticket_is_theirs_whatever_requester_is_handed_over(desk):
+    """Callers may hand an end user's own User to save a query; anyone else's is ignored."""
+    mine = services.ticket_create(
+        actor=desk.actor(desk.user_a), subject="Mine", requester=desk.user_a
+    )
+    assert mine.requester_id == desk.user_a.pk
+    assert mine.tenant_id == desk.user_a.organization_id
+    other = services.ticket_create(
+        actor=desk.actor(desk.user_a), subject="Someone else's?", requester=desk.user_b
+    )
+    assert other.requester_id == desk.user_a.pk
+    assert other.tenant_id == desk.org_a.pk
