@@ -57,8 +57,10 @@ def event_record(
     new: Any = None,
     data: Mapping[str, Any] | None = None,
     is_public: bool = True,
+    related: models.Model | None = None,
 ) -> AuditEvent:
-    """Append one event about `target`."""
+    """Append one event about `target`. `related`: an object the event is about besides the
+    target (the comment of a reply), handed to the subscribers with it, not stored."""
     event: AuditEvent = AuditEvent.objects.create(
         tenant_id=tenant_id,
         target_type=_target_type(target),
@@ -73,6 +75,7 @@ def event_record(
         is_public=is_public,
     )
     event.target_object = target
+    event.related_object = related
     _publish((event,))
     return event
 

@@ -104,6 +104,7 @@ class AuditEvent(models.Model):
     # Not stored: the object the recording service passed as `target` (core.events), for the
     # audit subscribers in the same transaction, so they need not read it again.
     target_object: models.Model | None = None
+    related_object: models.Model | None = None  # event_record(related=...)
 
     class Meta:
         indexes = [

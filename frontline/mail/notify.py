@@ -100,15 +100,7 @@ def notify_event(*, event: AuditEvent) -> list[OutboundMail]:
     mail_event = _MAIL_EVENT[event.kind]
     comment: Comment | None = None
     if event.kind == Kind.COMMENTED:
-        # The comment with its ticket in one query (a reply is the commonest mailed event).
-        comment_id = (event.data or {}).get("comment_id")
-        comment = (
-            Comment.objects.select_related(
-                "author", "ticket__requester", "ticket__assignee", "ticket__tenant"
-            )
-            .filter(pk=int(comment_id) if comment_id else 0, ticket_id=event.target_id)
-            .first()
-        )
+        comment = _event_comment(event)
         # SECURITY 11: a note is never mailed, whatever the event says.
         if comment is None or comment.is_internal:
             return []
@@ -123,21 +115,42 @@ def notify_event(*, event: AuditEvent) -> list[OutboundMail]:
     if not recipients:
         return []
     sender = outbound.sender_for(tenant_id=ticket.tenant_id)
-    rows = [
-        _queue(
-            ticket=ticket,
-            event=event,
-            mail_event=mail_event,
-            recipient=user,
-            comment=comment,
-            sender=sender,
-        )
-        for user in recipients
-    ]
+    rows = _queue(
+        ticket=ticket,
+        event=event,
+        mail_event=mail_event,
+        recipients=recipients,
+        comment=comment,
+        sender=sender,
+    )
     for row in rows:
         if row.status == OutboundMail.Status.QUEUED:
             transaction.on_commit(_sender_of(row.pk), robust=True)
     return rows
+
+
+def _event_comment(event: AuditEvent) -> Comment | None:
+    """The reply the event records: the recording service's own Comment when it came with the
+    event with its ticket's requester and assignee loaded (then only its author is read), else
+    the comment with its ticket in one query."""
+    comment_id = (event.data or {}).get("comment_id")
+    related = event.related_object
+    if isinstance(related, Comment) and related.pk is not None and related.pk == comment_id:
+        ticket = related.ticket if Comment.ticket.is_cached(related) else None
+        if (
+            ticket is not None
+            and ticket.pk == event.target_id
+            and Ticket.requester.is_cached(ticket)
+            and (ticket.assignee_id is None or Ticket.assignee.is_cached(ticket))
+        ):
+            return related
+    return (
+        Comment.objects.select_related(
+            "author", "ticket__requester", "ticket__assignee", "ticket__tenant"
+        )
+        .filter(pk=int(comment_id) if comment_id else 0, ticket_id=event.target_id)
+        .first()
+    )
 
 
 def _event_ticket(event: AuditEvent) -> Ticket | None:
@@ -267,48 +280,59 @@ def _queue(
     ticket: Ticket,
     event: AuditEvent,
     mail_event: str,
-    recipient: User,
+    recipients: Sequence[User],
     comment: Comment | None,
     sender: outbound.Sender,
-) -> OutboundMail:
-    context = notification_context(
-        ticket=ticket, event=event, recipient=recipient, comment=comment, desk_name=sender.desk_name
-    )
-    rendered = outbound.notification_render(
-        event=mail_event, tenant_id=ticket.tenant_id, context=context
-    )
-    status = OutboundMail.Status.QUEUED
-    reason = ""
+) -> list[OutboundMail]:
+    """One OutboundMail row per recipient, written in one INSERT: queued, or suppressed (with the
+    reason) when automatic mail caused the event or the recipient reached the daily cap."""
     cap = outbound.daily_cap()
     auto_sender = _automatic_trigger.get()
-    if auto_sender is not None:
-        status = OutboundMail.Status.SUPPRESSED
-        reason = f"Not sent: triggered by automatic mail from {auto_sender} (RFC 3834)."
-    elif outbound.sent_recently(recipient=recipient.email) >= cap:
-        status = OutboundMail.Status.SUPPRESSED
-        reason = f"Daily cap reached: {cap} automatic mails to this address in 24 hours."
-    row = OutboundMail.objects.create(
-        tenant_id=ticket.tenant_id,
-        ticket=ticket,
-        comment=comment,
-        mailbox=sender.mailbox,
-        event=mail_event,
-        recipient=recipient.email.strip().lower(),
-        subject=rendered.subject,
-        body_text=rendered.body_text,
-        message_id=outbound.message_id_make(),
-        status=status,
-        reason=reason,
-    )
+    addresses = [user.email.strip().lower() for user in recipients]
+    # No cap query for mail that is suppressed anyway; else one for all the recipients.
+    recent = outbound.sent_recently_many(addresses) if auto_sender is None else {}
+    rows: list[OutboundMail] = []
+    for user, address in zip(recipients, addresses, strict=True):
+        context = notification_context(
+            ticket=ticket, event=event, recipient=user, comment=comment, desk_name=sender.desk_name
+        )
+        rendered = outbound.notification_render(
+            event=mail_event, tenant_id=ticket.tenant_id, context=context
+        )
+        status = OutboundMail.Status.QUEUED
+        reason = ""
+        if auto_sender is not None:
+            status = OutboundMail.Status.SUPPRESSED
+            reason = f"Not sent: triggered by automatic mail from {auto_sender} (RFC 3834)."
+        elif recent.get(address, 0) >= cap:
+            status = OutboundMail.Status.SUPPRESSED
+            reason = f"Daily cap reached: {cap} automatic mails to this address in 24 hours."
+        rows.append(
+            OutboundMail(
+                tenant_id=ticket.tenant_id,
+                ticket=ticket,
+                comment=comment,
+                mailbox=sender.mailbox,
+                event=mail_event,
+                recipient=address,
+                subject=rendered.subject,
+                body_text=rendered.body_text,
+                message_id=outbound.message_id_make(),
+                status=status,
+                reason=reason,
+            )
+        )
     # No auto_trigger_reason() query here: the inbound engine links its InboundMail row after
     # the event, so it could not see it yet; it tells us through automatic_mail_trigger()
     # instead, and the send checks the linked rows again.
-    if row.status == OutboundMail.Status.SUPPRESSED:
-        logger.info(
-            "notification suppressed",
-            extra={"outbound_id": row.pk, "ticket": ticket.number, "reason": row.reason},
-        )
-    return row
+    created: list[OutboundMail] = OutboundMail.objects.bulk_create(rows)
+    for row in created:
+        if row.status == OutboundMail.Status.SUPPRESSED:
+            logger.info(
+                "notification suppressed",
+                extra={"outbound_id": row.pk, "ticket": ticket.number, "reason": row.reason},
+            )
+    return created
 
 
 # --- the polite bounce ---------------------------------------------------------------------

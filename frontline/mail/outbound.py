@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import formataddr, make_msgid, parseaddr
@@ -21,7 +22,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import BadHeaderError, EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -92,6 +93,21 @@ def sent_recently(*, recipient: str) -> int:
         .exclude(status=OutboundMail.Status.SUPPRESSED)
         .count()
     )
+
+
+def sent_recently_many(recipients: Sequence[str]) -> dict[str, int]:
+    """sent_recently() for several (lower-case) addresses at once: {address: count}."""
+    if not recipients:
+        return {}
+    since = timezone.now() - timedelta(hours=24)
+    counts = (
+        OutboundMail.objects.filter(recipient__in=set(recipients), created_at__gte=since)
+        .exclude(status=OutboundMail.Status.SUPPRESSED)
+        .order_by()
+        .values_list("recipient")
+        .annotate(n=Count("pk"))
+    )
+    return {recipient: int(n) for recipient, n in counts}
 
 
 # --- identity ------------------------------------------------------------------------------

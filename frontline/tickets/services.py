@@ -170,8 +170,12 @@ def _lock(ticket: Ticket, expected_version: int | None) -> Ticket:
     try:
         # Scoped to the tenant the caller was authorised for: a Ticket instance whose tenant_id
         # does not match its row (built by hand, or tampered with) finds nothing.
-        fresh: Ticket = Ticket.objects.select_for_update().get(
-            pk=ticket.pk, tenant_id=ticket.tenant_id
+        # With its requester and assignee (locking the ticket row only): what the notifications
+        # of the change need, so they do not read the ticket again.
+        fresh: Ticket = (
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("requester", "assignee")
+            .get(pk=ticket.pk, tenant_id=ticket.tenant_id)
         )
     except Ticket.DoesNotExist:
         raise NotFound("Ticket not found.") from None
@@ -869,6 +873,7 @@ def _comment_store(
         kind=Kind.NOTE if is_internal else Kind.COMMENTED,
         data={"comment_id": comment.pk},
         is_public=not is_internal,
+        related=comment,
     )
     return comment
 

@@ -212,6 +212,23 @@ def test_requester_reply_reaches_agent_watchers_but_not_end_user_watchers(desk, 
     assert [m.rcpt_tos for m in sink.received] == [["t2@provider.test"]]
 
 
+def test_a_reply_to_several_recipients_reads_the_cap_once_and_writes_one_insert(desk, sink, run):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ticket = _open(run, desk)
+    for watcher in (desk.user_a2, desk.agent2):
+        run(services.watcher_add, actor=desk.actor(desk.agent1), ticket=ticket, user_id=watcher.pk)
+    with CaptureQueriesContext(connection) as queries:
+        services.comment_add(actor=desk.actor(desk.agent1), ticket=ticket, body="On my way.")
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert len(_rows(ticket, event="reply")) == 3
+    assert len([q for q in sql if q.startswith('INSERT INTO "mail_outboundmail"')]) == 1
+    assert len([q for q in sql if "COUNT" in q and '"mail_outboundmail"' in q]) == 1
+    # The reply's comment and ticket come from the service: not read again.
+    assert not [q for q in sql if q.startswith('SELECT "tickets_comment"')]
+
+
 def test_watchers_who_lost_access_to_the_organisation_get_no_more_mail(desk, sink, run):
     ticket = _open(run, desk)
     for watcher in (desk.agent_a, desk.user_a2):
