@@ -122,3 +122,67 @@ def test_serve_with_in_process_beat_answers_concurrent_creates(tmp_path):
     assert "beside the server" in output
     assert "partially initialized" not in output, output[-3000:]
     assert "Traceback" not in output, output[-3000:]
+
+
+def _children(pid: int) -> set[int]:
+    """Live child processes of `pid` (Linux /proc)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces, so split after its closing bracket.
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("how", ["terminate", "kill"])
+def test_the_beat_process_ends_with_the_server(tmp_path, how):
+    """Stopped (SIGTERM) or killed (SIGKILL), the server leaves no process behind: an orphaned
+    beat would go on sweeping and polling mailboxes beside the next server's own beat."""
+    env = _env(tmp_path)
+    _run([PY, "manage.py", "migrate", "--noinput"], env)
+    port = _free_port()
+    server = subprocess.Popen(
+        [PY, "manage.py", "serve", "--port", str(port), "--workers", "1", "--threads", "1"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(_children(server.pid)) < 2:  # the beat process and a gunicorn worker
+            assert server.poll() is None, "the server died"
+            assert time.monotonic() < deadline, "no beat and worker processes appeared"
+            time.sleep(0.3)
+        children = _children(server.pid)
+        time.sleep(1.5)  # the beat is ticking (sweeps every second)
+        if how == "kill":
+            server.kill()
+        else:
+            server.terminate()
+        server.wait(timeout=30)
+        deadline = time.monotonic() + 20
+        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert not [pid for pid in children if _alive(pid)], "processes outlived the server"
+    finally:
+        if server.poll() is None:
+            server.kill()
+        for pid in _children(server.pid):
+            os.kill(pid, 9)

@@ -33,6 +33,30 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn ships no typ
         return application
 
 
+def _beat_process(app: Any, schedule_filename: str) -> Any:
+    """Celery's embedded beat process, which also ends when `frontline serve` is gone however it
+    went (killed, crashed): it would otherwise go on sweeping and polling mailboxes beside the
+    next server's own beat."""
+    import threading
+    import time
+
+    from celery.beat import _Process
+
+    class _BeatProcess(_Process):  # type: ignore[misc]
+        def run(self) -> None:
+            server = os.getppid()
+
+            def watch() -> None:
+                while os.getppid() == server:
+                    time.sleep(1)
+                os._exit(0)  # the server is gone: so is its scheduler
+
+            threading.Thread(target=watch, name="beat-watchdog", daemon=True).start()
+            super().run()
+
+    return _BeatProcess(app, schedule_filename=schedule_filename)
+
+
 class Command(BaseCommand):
     help = (
         "Serve Frontline (UI + API) with gunicorn. Defaults come from PORT, WEB_WORKERS and "
@@ -62,7 +86,10 @@ class Command(BaseCommand):
             # while a beat thread is half-way through an import (or holds any lock) leaves the
             # worker with a half-initialised module or a lock nobody will release.
             connections.close_all()
-            self._start_beat(thread=False)
+            beat = self._start_beat(thread=False)
+            on_exit = {"on_exit": lambda arbiter: beat.stop()}
+        else:
+            on_exit = {}
         self.stdout.write(
             f"Serving on http://{bind}/ ({options['workers']} workers x {options['threads']} "
             f"threads, {mode}). Ctrl-C stops."
@@ -80,6 +107,7 @@ class Command(BaseCommand):
                 # No runtime control socket: its default path (~/.gunicorn/) would be shared by
                 # every instance on the machine, e.g. a test server next to `make run`.
                 "control_socket_disable": True,
+                **on_exit,  # stop the beat process with the server
             }
         ).run()
 
@@ -97,10 +125,11 @@ class Command(BaseCommand):
         # apply_async, which is eager here; an unregistered one it would only send_task to the
         # in-memory broker, where no worker listens.
         app.loader.import_default_modules()
-        beat = EmbeddedService(
-            app, thread=thread, schedule_filename=settings.CELERY_BEAT_SCHEDULE_FILENAME
-        )
-        if not thread:
+        schedule = settings.CELERY_BEAT_SCHEDULE_FILENAME
+        if thread:
+            beat = EmbeddedService(app, thread=True, schedule_filename=schedule)
+        else:
+            beat = _beat_process(app, schedule)
             beat.daemon = True  # ends with `frontline serve`
         beat.start()
         self.stdout.write(
