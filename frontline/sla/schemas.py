@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from ninja import Field, Schema
 
@@ -41,31 +41,38 @@ class TicketSlaOut(Schema):
     resolution: SlaClockOut
 
 
-def _clock_out(clock: TicketSla, name: str, *, agent: bool) -> SlaClockOut:
+def _clock_data(clock: TicketSla, name: str, *, agent: bool) -> dict[str, Any]:
     stopped = clocks.is_stopped(clock, name)
     frozen: int | None = getattr(clock, f"{name}_elapsed_seconds")
-    return SlaClockOut(
-        state=getattr(clock, f"{name}_state"),
-        due_at=getattr(clock, f"{name}_due_at"),
-        warning_at=getattr(clock, f"{name}_warn_at") if agent else None,
-        breached_at=getattr(clock, f"{name}_breached_at"),
-        stopped_at=getattr(clock, f"{name}_stopped_at"),
-        target_seconds=clocks.target_of(clock, name),
-        elapsed_seconds=frozen if stopped and frozen is not None else clock.elapsed_seconds,
-    )
+    return {
+        "state": getattr(clock, f"{name}_state"),
+        "due_at": getattr(clock, f"{name}_due_at"),
+        "warning_at": getattr(clock, f"{name}_warn_at") if agent else None,
+        "breached_at": getattr(clock, f"{name}_breached_at"),
+        "stopped_at": getattr(clock, f"{name}_stopped_at"),
+        "target_seconds": clocks.target_of(clock, name),
+        "elapsed_seconds": frozen if stopped and frozen is not None else clock.elapsed_seconds,
+    }
 
 
-def ticket_sla_out(ticket: Ticket, actor: Actor) -> TicketSlaOut | None:
-    """The clocks of a ticket the caller may see (select_related by the ticket selectors)."""
+def ticket_sla_data(ticket: Ticket, actor: Actor) -> dict[str, Any] | None:
+    """TicketSlaOut's data for a ticket the caller may see (what `.model_dump()` gives), as a
+    plain dict: lists use it without building two schemas per row (tickets.api.ticket_data)."""
     clock = clock_of(ticket)
     if clock is None:
         return None
     agent = actor.is_agent
-    return TicketSlaOut(
-        policy=clock.policy.name if clock.policy_id and clock.policy else "",
-        calendar=clock.calendar.name,
-        running_since=clock.running_since,
-        paused_at=clock.paused_at,
-        response=_clock_out(clock, "response", agent=agent),
-        resolution=_clock_out(clock, "resolution", agent=agent),
-    )
+    return {
+        "policy": clock.policy.name if clock.policy_id and clock.policy else "",
+        "calendar": clock.calendar.name,
+        "running_since": clock.running_since,
+        "paused_at": clock.paused_at,
+        "response": _clock_data(clock, "response", agent=agent),
+        "resolution": _clock_data(clock, "resolution", agent=agent),
+    }
+
+
+def ticket_sla_out(ticket: Ticket, actor: Actor) -> TicketSlaOut | None:
+    """The clocks of a ticket the caller may see (select_related by the ticket selectors)."""
+    data = ticket_sla_data(ticket, actor)
+    return TicketSlaOut(**data) if data is not None else None

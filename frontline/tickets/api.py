@@ -34,7 +34,7 @@ from frontline.api.schemas import (
 )
 from frontline.core.access import Actor
 from frontline.core.errors import ValidationError
-from frontline.sla.schemas import TicketSlaOut, ticket_sla_out
+from frontline.sla.schemas import TicketSlaOut, ticket_sla_data
 from frontline.tickets import selectors, services
 from frontline.tickets.downloads import attachment_response
 from frontline.tickets.models import (
@@ -216,7 +216,7 @@ def ticket_data(ticket: Ticket, actor: Actor) -> dict[str, Any]:
     assignee = ticket.assignee
     category = ticket.category
     subcategory = ticket.subcategory
-    sla = ticket_sla_out(ticket, actor)
+    sla = ticket_sla_data(ticket, actor)
     return {
         "id": ticket.pk,
         "number": ticket.number,
@@ -245,7 +245,7 @@ def ticket_data(ticket: Ticket, actor: Actor) -> dict[str, Any]:
         "first_contact_resolution": ticket.first_contact_resolution if agent else None,
         "closed_at": ticket.closed_at,
         "reopen_count": ticket.reopen_count,
-        "sla": sla.model_dump() if sla is not None else None,
+        "sla": sla,
         "version": ticket.version,
         "created_at": ticket.created_at,
         "updated_at": ticket.updated_at,
