@@ -512,7 +512,8 @@ def ticket_update(request: HttpRequest, ref: Ref, payload: TicketUpdateIn) -> Ti
 )
 def comment_create(request: HttpRequest, ref: Ref, payload: CommentIn) -> HttpResponse:
     actor = request_actor(request)
-    ticket = selectors.ticket_get(actor=actor, ref=ref)
+    # comment_add locks and reads the ticket itself: only its visibility is checked here.
+    ticket = selectors.ticket_get_for_change(actor=actor, ref=ref)
     comment = services.comment_add(
         actor=actor,
         ticket=ticket,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -191,12 +193,19 @@ def ticket_search(
 # PostgreSQL full-text search (benchmark issue #3). `icontains` on subject, description and
 # every comment reads every row: ~2 s at 100,000 tickets, far more at a million. On PostgreSQL
 # each word is matched instead against to_tsvector('simple', ...) documents: words *starting
-# with* the typed word, so "print" still finds "printer" (but "rinter" no longer does). The
-# ticket's document (subject and description) is stored in the row (`search_document`, a
-# generated column with a GIN index: migration tickets/0006); comments have a GIN index on the
-# expression below (tickets/0003), which must stay identical to the indexed one, or PostgreSQL
-# reads every comment. SQLite keeps `icontains`, and so does a word without a letter or digit
-# (e.g. "%"), which has nothing to index.
+# with* the typed word, so "print" still finds "printer" (but "rinter" no longer does). Each
+# ticket stores two documents (migration tickets/0007, kept by triggers): `search_agent`
+# (subject, description and every comment) and `search_public` (the same without internal
+# notes), each with a GIN index, so all the plain words of a search are one condition on one
+# column. SQLite keeps `icontains`, and so does a word without a letter or digit (e.g. "%"),
+# which has nothing to index.
+#
+# A word only PostgreSQL's parser can split ("LT-04521", "user@example.com") must have all its
+# lexemes in the same text, as before 0007: the stored document finds the candidates (with its
+# GIN index), then the ticket's own text (subject and description) or one of its comments
+# must hold them all (comments: GIN expression index of tickets/0003, which must stay identical
+# to _COMMENT_DOCUMENT, or PostgreSQL reads every comment).
+_OWN_DOCUMENT = "to_tsvector('simple'::regconfig, {table}subject || ' ' || {table}description)"
 _COMMENT_DOCUMENT = "to_tsvector('simple'::regconfig, body)"
 # The typed word goes through the same parser as the documents ("INC-000001" is "inc" and
 # "-000001" to it), then each of its lexemes must match, as a prefix from three characters on
@@ -217,29 +226,139 @@ _LEXEME = re.compile(r"[^\W_]")
 _PLAIN_WORD = re.compile(r"[A-Za-z0-9]+|[A-Za-z]+(?:-[A-Za-z]+)+")
 
 
-def _constant_query(word: str) -> str | None:
-    """The tsquery text of a plain word, or None when only PostgreSQL's parser can tell."""
-    if not _PLAIN_WORD.fullmatch(word):
-        return None
-    lexeme = word.lower()
-    return f"'{lexeme}':*" if len(lexeme) >= 3 else f"'{lexeme}'"
+@dataclass(frozen=True, slots=True)
+class _Term:
+    """A plain word as the documents hold it: a lexeme, matched as a prefix from 3 characters."""
+
+    lexeme: str
+
+    @property
+    def prefix(self) -> bool:
+        return len(self.lexeme) >= 3
+
+    @property
+    def query(self) -> str:
+        return f"'{self.lexeme}':*" if self.prefix else f"'{self.lexeme}'"
+
+
+def _plain_term(word: str) -> _Term | None:
+    """The term of a plain word, or None when only PostgreSQL's parser can tell its lexemes."""
+    return _Term(word.lower()) if _PLAIN_WORD.fullmatch(word) else None
+
+
+# Several words: walk the newest tickets or collect every match? PostgreSQL estimates the
+# matches of "password & reset" as if the words were independent (11 % x 2 % of the tickets:
+# ~1,700), when words typed together mostly occur together (21,813). With a small estimate it
+# collects every match from the GIN index and sorts them (~200 ms at a million tickets, 1.2 s
+# before 0007); walking ticket_created_id_idx newest first finds the page's 1,001 after ~46,000
+# tickets (~20 ms). But for words that do not go together ("printer vpn": no ticket) the walk
+# reads every ticket (~1-3 s), where the index answers in ~50 ms. The planner cannot tell the
+# two apart, so the choice is made here, from the newest tickets' documents (a sample read once
+# per SAMPLE_SECONDS and process, one query: SAMPLE_SIZE tickets spread over the newest
+# SAMPLE_WINDOW, as the newest few may be a burst of one kind): when at least WALK_DENSITY of
+# them match every word, the match is written as ts_match_vq(doc, query), which no index
+# serves and PostgreSQL expects a third of the rows to pass (so it walks the page's order, or
+# a filter's index); otherwise as `doc @@ query`, planned from the column's statistics as for
+# a single word. Either way the rows found are the same; only the plan differs.
+SAMPLE_SIZE = 1000
+SAMPLE_WINDOW = 100_000
+SAMPLE_SECONDS = 600.0
+WALK_DENSITY = 0.01
+
+
+@dataclass(frozen=True, slots=True)
+class _NewestSample:
+    """The lexemes of the newest tickets' agent documents: which of them match a search."""
+
+    taken: float
+    size: int
+    lexemes: list[str]  # sorted
+    postings: list[frozenset[int]]  # per lexeme, the sample's tickets (0..size-1) that hold it
+
+    @classmethod
+    def read(cls, database: Any) -> _NewestSample:
+        table = Ticket._meta.db_table
+        with database.cursor() as cursor:
+            # Every n-th id of the newest SAMPLE_WINDOW (by id: about the newest by creation),
+            # SAMPLE_SIZE tickets at most, read by primary key.
+            cursor.execute(
+                f"SELECT tsvector_to_array(search_agent) FROM {table} WHERE id IN ("  # noqa: S608
+                "SELECT generate_series(lo, hi, greatest(1, (hi - lo + 1) / %s)) FROM ("
+                f"SELECT max(id) AS hi, greatest(min(id), max(id) - %s + 1) AS lo FROM {table}"
+                ") AS bounds)",
+                [SAMPLE_SIZE, SAMPLE_WINDOW],
+            )
+            documents = [row[0] or [] for row in cursor.fetchall()]
+        holders: dict[str, list[int]] = {}
+        for n, lexemes in enumerate(documents):
+            for lexeme in lexemes:
+                holders.setdefault(lexeme, []).append(n)
+        ordered = sorted(holders)
+        return cls(
+            taken=time.monotonic(),
+            size=len(documents),
+            lexemes=ordered,
+            postings=[frozenset(holders[lexeme]) for lexeme in ordered],
+        )
+
+    def holders(self, term: _Term) -> set[int]:
+        """The sample's tickets whose document matches `term` (as `@@` matches it)."""
+        found: set[int] = set()
+        at = bisect.bisect_left(self.lexemes, term.lexeme)
+        while at < len(self.lexemes) and self.lexemes[at].startswith(term.lexeme):
+            if term.prefix or self.lexemes[at] == term.lexeme:
+                found |= self.postings[at]
+            if not term.prefix:
+                break
+            at += 1
+        return found
+
+    def density(self, terms: Sequence[_Term]) -> float:
+        """The share of the sample's tickets that match every term."""
+        if not self.size:
+            return 0.0
+        found = self.holders(terms[0])
+        for term in terms[1:]:
+            found &= self.holders(term)
+        return len(found) / self.size
+
+
+_samples: dict[str, _NewestSample] = {}
+
+
+def _newest_sample(database: Any) -> _NewestSample:
+    """The current sample of the newest tickets of `database` (a connection), read again when
+    stale."""
+    key = f"{database.alias}:{database.settings_dict.get('NAME')}"
+    sample = _samples.get(key)
+    if sample is None or time.monotonic() - sample.taken > SAMPLE_SECONDS:
+        sample = _samples[key] = _NewestSample.read(database)
+    return sample
+
+
+def _walk_newest(terms: Sequence[_Term], database: Any) -> bool:
+    """Whether several words are common together among the newest tickets (see above)."""
+    if len(terms) < 2:
+        return False  # one word: the column's statistics know how common it is
+    return _newest_sample(database).density(terms) >= WALK_DENSITY
 
 
 class _FulltextMatch(Func):
     """True for the tickets where every word matches the ticket's subject or description, or
     one of its comments (public ones only unless `internal`). One SQL condition, no query of
-    its own.
+    its own (but see _walk_newest).
 
-    Per word: `doc @@ Q OR (id IN (<comment hits>) AND id = ANY(ARRAY(<comment hits>)))`, where
-    doc is the ticket's stored `search_document` (migration tickets/0006) and Q the word's
-    tsquery. For a plain word Q is a constant, so PostgreSQL plans knowing from the column's
-    statistics how common the word is. For a common word it walks the tickets in the page's
-    order and stops after the page: per ticket it checks the stored document, then probes the
-    comment hits hashed once (`IN`, a hashed SubPlan; the `= ANY` is reached only for the few
-    tickets found there). For a rare word it collects the matches with a BitmapOr of the GIN
-    index and the primary key (the `= ANY` arm is what lets it use the primary key). The
-    ticket's table alias is taken from its compiled primary key, so the match stays right
-    inside a subquery (where Django renames tables)."""
+    The plain words together are one tsquery Q on the ticket's stored document (migration
+    tickets/0007: `search_agent`, or `search_public` without internal notes): `doc @@ Q`, a
+    constant, so PostgreSQL plans knowing from the column's statistics how common a word is: a
+    common word walks the tickets in the page's order and stops after the page, a rare one
+    is collected with the GIN index. Several words common together: `ts_match_vq(doc, Q)`,
+    always a walk (see _walk_newest).
+
+    Each other word: `doc @@ W AND (own @@ W OR id IN (<comment hits>))`, where W is the word's
+    tsquery as PostgreSQL's parser makes it and own the ticket's subject and description (all
+    of W's lexemes in one text). The ticket's table alias is taken from its compiled primary
+    key, so the match stays right inside a subquery (where Django renames tables)."""
 
     output_field = BooleanField()
 
@@ -258,25 +377,38 @@ class _FulltextMatch(Func):
         **extra_context: Any,
     ) -> tuple[str, list[Any]]:
         pk_sql, pk_params = compiler.compile(self.source_expressions[0])
-        document = (
-            pk_sql.rsplit(".", 1)[0] + ".search_document" if "." in pk_sql else "search_document"
-        )
+        table = pk_sql.rsplit(".", 1)[0] + "." if "." in pk_sql else ""
+        parts: list[str] = []
+        params: list[Any] = []
+        terms: list[_Term] = []
+        parsed: list[str] = []
+        for word in self.words:
+            term = _plain_term(word)
+            if term is None:
+                parsed.append(word)
+            elif term not in terms:
+                terms.append(term)
+        document = table + ("search_agent" if self.internal else "search_public")
+        if terms:
+            query = " & ".join(term.query for term in terms)
+            if _walk_newest(terms, connection):
+                parts.append(f"ts_match_vq({document}, CAST(%s AS tsquery))")
+            else:
+                parts.append(f"{document} @@ CAST(%s AS tsquery)")
+            params.append(query)
         public_only = "" if self.internal else " AND NOT is_internal"
         hits = (
             f"SELECT ticket_id FROM {Comment._meta.db_table} "  # noqa: S608
-            f"WHERE {_COMMENT_DOCUMENT} @@ {{q}}{public_only}"
+            f"WHERE {_COMMENT_DOCUMENT} @@ {_WORD_QUERY}{public_only}"
         )
-        parts: list[str] = []
-        params: list[Any] = []
-        for word in self.words:
-            constant = _constant_query(word)
-            query, value = ("CAST(%s AS tsquery)", constant) if constant else (_WORD_QUERY, word)
+        own = _OWN_DOCUMENT.format(table=table)
+        for word in parsed:
             # Only fixed names are interpolated; the words travel as bound parameters.
             parts.append(
-                f"({document} @@ {query} OR ({pk_sql} IN ({hits.format(q=query)}) "
-                f"AND {pk_sql} = ANY(ARRAY({hits.format(q=query)}))))"
+                f"({document} @@ {_WORD_QUERY} AND "
+                f"({own} @@ {_WORD_QUERY} OR {pk_sql} IN ({hits})))"
             )
-            params += [value, *pk_params, value, *pk_params, value]
+            params += [word, word, *pk_params, word]
         return "(" + " AND ".join(parts) + ")", params
 
 
@@ -341,6 +473,16 @@ def ticket_get(*, actor: Actor, ref: str | int) -> Ticket:
         "sla__policy",
         "sla__calendar",
     )
+    return _ticket_by_ref(qs, actor=actor, ref=ref)
+
+
+def ticket_get_for_change(*, actor: Actor, ref: str | int) -> Ticket:
+    """ticket_get without the related rows, for a change whose service locks and reads the
+    ticket again (a reply): the same visibility and the same NotFound, one narrow query."""
+    return _ticket_by_ref(ticket_visible(actor=actor), actor=actor, ref=ref)
+
+
+def _ticket_by_ref(qs: QuerySet[Ticket], *, actor: Actor, ref: str | int) -> Ticket:
     ref_text = str(ref).strip()
     if "\x00" in ref_text:  # PostgreSQL refuses a NUL byte in a query parameter
         raise NotFound("Ticket not found.")

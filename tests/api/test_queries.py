@@ -111,3 +111,21 @@ def test_a_reply_by_token_names_its_author_without_a_query(desk, api_as):
         if sql.upper().startswith("COMMIT") or "RELEASE" in sql.upper()
     )
     assert not any(sql.lstrip().upper().startswith("SELECT") for sql in after_commit[last + 1 :])
+
+
+def test_a_reply_by_token_reads_the_ticket_narrowly_then_locks_it(desk, api_as):
+    """The reply endpoint checks the ticket's visibility with one narrow read (no joins): the
+    service locks and reads it again with what its notifications need (benchmark issue #3)."""
+    ticket = open_ticket(desk)
+    client = api_as(desk.agent1)
+    path = f"/tickets/{ticket.number}/comments"
+    assert client.post(path, {"body": "First"}).status_code == 201
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.post(path, {"body": "Second"}).status_code == 201
+    ticket_reads = [
+        q["sql"] for q in ctx.captured_queries if q["sql"].startswith('SELECT "tickets_ticket"')
+    ]
+    assert len(ticket_reads) == 2, ticket_reads
+    assert " JOIN " not in ticket_reads[0]
+    # The comment itself is never read back (the notifications take the service's own).
+    assert not [q for q in ctx.captured_queries if q["sql"].startswith('SELECT "tickets_comment"')]
