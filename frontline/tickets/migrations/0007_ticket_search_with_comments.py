@@ -61,9 +61,7 @@ END
 $$;
 """
 
-FUNCTIONS = (
-    SAFE
-    + f"""
+_FUNCTIONS = f"""
 CREATE OR REPLACE FUNCTION tickets_search_refresh(ids bigint[]) RETURNS void
 LANGUAGE sql AS $$
     UPDATE tickets_ticket t SET (search_agent, search_public) = {DOCUMENTS.format(t="t")}
@@ -119,8 +117,8 @@ BEGIN
     RETURN NULL;
 END
 $$;
-"""
-)  # noqa: S608 (fixed text, no input)
+"""  # noqa: S608 (fixed text, no input)
+FUNCTIONS = SAFE + _FUNCTIONS
 
 TRIGGERS = """
 CREATE TRIGGER tickets_ticket_search_insert BEFORE INSERT ON tickets_ticket
