@@ -58,3 +58,24 @@ def test_every_tenant_table_indexes_start_with_tenant_or_a_tenant_scoped_parent(
     """Every tenant-owned row carries its organisation (a NOT NULL foreign key)."""
     field = model._meta.get_field("tenant")
     assert not field.null
+
+
+def test_tickets_do_not_depend_on_the_mail_app():
+    """Tickets sit below mail: mail reaches the timeline through
+    tickets.selectors.timeline_mail_provider (registered in MailConfig.ready), never the other
+    way round (tests excepted)."""
+    offences = []
+    for path in sorted((ROOT / "tickets").rglob("*.py")):
+        if "tests" in path.parts:
+            continue
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            offences += [
+                f"{path.name}:{node.lineno} {n}" for n in names if n.startswith("frontline.mail")
+            ]
+    assert not offences, offences

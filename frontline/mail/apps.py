@@ -13,6 +13,12 @@ class MailConfig(AppConfig):
 
         events.subscribe(notify.notify_on_events)
 
+        # The mail behind a ticket's timeline (tickets does not import mail).
+        from frontline.mail.selectors import ticket_mail
+        from frontline.tickets.selectors import timeline_mail_provider
+
+        timeline_mail_provider(ticket_mail)
+
         from frontline.core import config_cache
         from frontline.mail.models import Mailbox, NotificationTemplate, OrganizationMailDomain
 

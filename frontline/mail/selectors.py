@@ -8,6 +8,7 @@ not be routed, so it may belong to any organisation (or none yet)."""
 from __future__ import annotations
 
 import gzip
+from collections.abc import Iterable
 from typing import IO, cast
 
 from django.db.models import Q, QuerySet
@@ -15,6 +16,7 @@ from django.db.models import Q, QuerySet
 from frontline.core.access import Actor
 from frontline.core.errors import NotFound, PermissionDenied
 from frontline.mail.models import FailedMail, InboundMail
+from frontline.tickets.models import Comment, Ticket
 from frontline.tickets.selectors import ticket_visible
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -93,3 +95,27 @@ def raw_message_open(stored: InboundMail | FailedMail) -> IO[bytes]:
     if head == GZIP_MAGIC:
         return cast(IO[bytes], _Gunzipped(handle))
     return handle
+
+
+def ticket_mail(
+    ticket: Ticket, comments: Iterable[Comment]
+) -> tuple[dict[int, InboundMail], InboundMail | None]:
+    """The received mail behind a ticket and its replies, for its timeline (registered with
+    tickets.selectors.timeline_mail_provider): {comment id: mail}, and the message that opened
+    the ticket. One query, and none at all unless the ticket or one of the comments came by mail
+    (so a ticket page without mail costs nothing extra)."""
+    email = Ticket.Channel.EMAIL
+    comments = list(comments)
+    if ticket.channel != email and not any(c.channel == email for c in comments):
+        return {}, None
+    by_comment: dict[int, InboundMail] = {}
+    opening: InboundMail | None = None
+    found = InboundMail.objects.filter(Q(ticket=ticket) | Q(comment__ticket=ticket)).order_by("id")
+    for mail in found:
+        if mail.tenant_id is not None and mail.tenant_id != ticket.tenant_id:
+            continue  # never another organisation's message (ingest sets both together)
+        if mail.comment_id is not None:
+            by_comment[mail.comment_id] = mail
+        elif opening is None and mail.outcome == InboundMail.Outcome.TICKET:
+            opening = mail
+    return by_comment, opening

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
@@ -20,7 +20,6 @@ from frontline.core import access
 from frontline.core.access import Actor
 from frontline.core.errors import NotFound, ValidationError
 from frontline.core.models import AuditEvent
-from frontline.mail.models import InboundMail
 from frontline.sla.models import TicketSla
 from frontline.tickets.models import Attachment, Category, Comment, Escalation, StatusLink, Ticket
 
@@ -504,8 +503,9 @@ class TimelineEntry:
     comment: Comment | None = None
     attachments: list[Attachment] = field(default_factory=list)
     escalation: Escalation | None = None
-    # The message that opened the ticket (on its "created" event) or that carried the reply.
-    mail: InboundMail | None = None
+    # The message that opened the ticket (on its "created" event) or that carried the reply
+    # (a mail.models.InboundMail: the mail app provides it, see timeline_mail_provider).
+    mail: Any = None
     # The mail's inline images (content-id -> attachment) that this actor may see.
     inline_images: dict[str, Attachment] = field(default_factory=dict)
 
@@ -592,29 +592,31 @@ def _timeline(
     return entries
 
 
-def _ticket_mail(
-    ticket: Ticket, comments: Iterable[Comment]
-) -> tuple[dict[int, InboundMail], InboundMail | None]:
-    """The received mail behind the ticket and its replies: {comment id: mail}, and the message
-    that opened the ticket. One query, and none at all unless the ticket or one of the comments
-    came by mail (so a ticket page without mail costs nothing extra)."""
-    email = Ticket.Channel.EMAIL
-    if ticket.channel != email and not any(c.channel == email for c in comments):
+class TimelineMail(Protocol):
+    """What the timeline needs of the mail behind a ticket: {comment id: message} and the
+    message that opened the ticket. The mail app registers it (MailConfig.ready), so tickets do
+    not depend on mail; without it the timeline shows no mail."""
+
+    def __call__(
+        self, ticket: Ticket, comments: Iterable[Comment]
+    ) -> tuple[dict[int, Any], Any]: ...
+
+
+_timeline_mail: list[TimelineMail] = []
+
+
+def timeline_mail_provider(provider: TimelineMail) -> None:
+    """Register the function that finds the mail behind a ticket's timeline (one per process)."""
+    _timeline_mail[:] = [provider]
+
+
+def _ticket_mail(ticket: Ticket, comments: Iterable[Comment]) -> tuple[dict[int, Any], Any]:
+    if not _timeline_mail:
         return {}, None
-    by_comment: dict[int, InboundMail] = {}
-    opening: InboundMail | None = None
-    found = InboundMail.objects.filter(Q(ticket=ticket) | Q(comment__ticket=ticket)).order_by("id")
-    for mail in found:
-        if mail.tenant_id is not None and mail.tenant_id != ticket.tenant_id:
-            continue  # never another organisation's message (ingest sets both together)
-        if mail.comment_id is not None:
-            by_comment[mail.comment_id] = mail
-        elif opening is None and mail.outcome == InboundMail.Outcome.TICKET:
-            opening = mail
-    return by_comment, opening
+    return _timeline_mail[0](ticket, comments)
 
 
-def _inline_images(mail: InboundMail, visible: Mapping[int, Attachment]) -> dict[str, Attachment]:
+def _inline_images(mail: Any, visible: Mapping[int, Attachment]) -> dict[str, Attachment]:
     """content-id -> attachment for the images of `mail` among the attachments the actor may
     see (an end user never gets an internal attachment's address)."""
     stored = mail.inline_images
