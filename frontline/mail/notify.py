@@ -34,16 +34,15 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from frontline.accounts.models import User
-from frontline.core.access import AGENT_ROLES
 from frontline.core.models import AuditEvent
 from frontline.mail import outbound
 from frontline.mail.models import InboundMail, Mailbox, NotificationTemplate, OutboundMail
 from frontline.tenants.selectors import organization_cached
+from frontline.tickets import selectors as ticket_selectors
 from frontline.tickets.models import Comment, Ticket
 
 logger = logging.getLogger(__name__)
@@ -129,6 +128,16 @@ def notify_event(*, event: AuditEvent) -> list[OutboundMail]:
     return rows
 
 
+def _people_loaded(ticket: Ticket, event: AuditEvent) -> bool:
+    """Whether `ticket` is the event's and has its requester and assignee loaded (what the
+    recipients and the mail need), so that it can be used without reading it again."""
+    return (
+        ticket.pk == event.target_id
+        and Ticket.requester.is_cached(ticket)
+        and (ticket.assignee_id is None or Ticket.assignee.is_cached(ticket))
+    )
+
+
 def _event_comment(event: AuditEvent) -> Comment | None:
     """The reply the event records: the recording service's own Comment when it came with the
     event with its ticket's requester and assignee loaded (then only its author is read), else
@@ -137,12 +146,7 @@ def _event_comment(event: AuditEvent) -> Comment | None:
     related = event.related_object
     if isinstance(related, Comment) and related.pk is not None and related.pk == comment_id:
         ticket = related.ticket if Comment.ticket.is_cached(related) else None
-        if (
-            ticket is not None
-            and ticket.pk == event.target_id
-            and Ticket.requester.is_cached(ticket)
-            and (ticket.assignee_id is None or Ticket.assignee.is_cached(ticket))
-        ):
+        if ticket is not None and _people_loaded(ticket, event):
             return related
     return (
         Comment.objects.select_related(
@@ -157,12 +161,7 @@ def _event_ticket(event: AuditEvent) -> Ticket | None:
     """The ticket the event is about: the recording service's own instance when it came with the
     event and has its requester loaded (no query), else read with what the mail needs."""
     target = event.target_object
-    if (
-        isinstance(target, Ticket)
-        and target.pk == event.target_id
-        and Ticket.requester.is_cached(target)
-        and (target.assignee_id is None or Ticket.assignee.is_cached(target))
-    ):
+    if isinstance(target, Ticket) and _people_loaded(target, event):
         return target
     return (
         Ticket.objects.select_related("requester", "assignee", "tenant")
@@ -188,7 +187,8 @@ def _recipients(*, event: AuditEvent, ticket: Ticket, comment: Comment | None) -
         return _usable(requester, author_id=None)
     if event.kind not in (Kind.COMMENTED, Kind.RESOLVED):
         return _usable(requester, author_id=event.actor_id)
-    watchers = _watchers_who_still_see(ticket)
+    # Never mail a ticket to a watcher who lost access to it since they began watching.
+    watchers = list(ticket_selectors.watchers_with_access(ticket))
     if event.kind == Kind.COMMENTED:
         author = comment.author if comment is not None else None
         assignee = [ticket.assignee] if ticket.assignee is not None else []
@@ -199,21 +199,6 @@ def _recipients(*, event: AuditEvent, ticket: Ticket, comment: Comment | None) -
     if event.kind == Kind.RESOLVED:
         return _usable(requester + watchers, author_id=event.actor_id)
     return _usable(requester, author_id=event.actor_id)
-
-
-def _watchers_who_still_see(ticket: Ticket) -> list[User]:
-    """The ticket's watchers who may still see it (SECURITY: never mail a ticket's content to
-    someone who lost access since they began watching it): end users of its organisation, and
-    agents who serve all organisations, belong to it, or serve it. The rule watcher_add applies,
-    read again at each mail, in one query."""
-    tenant_id = ticket.tenant_id
-    return list(
-        ticket.watchers.filter(
-            Q(organization_id=tenant_id)
-            | Q(role__in=AGENT_ROLES, serves_all_organizations=True)
-            | Q(role__in=AGENT_ROLES, served_organizations=tenant_id)
-        ).distinct()
-    )
 
 
 def _usable(users: Iterable[User], *, author_id: int | None) -> list[User]:

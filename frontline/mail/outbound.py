@@ -86,17 +86,13 @@ def daily_cap() -> int:
 def sent_recently(*, recipient: str) -> int:
     """Automatic mails queued, sent or failed to `recipient` in the last 24 hours (all tenants:
     the cap protects the mailbox at the other end, whoever writes to it)."""
-    since = timezone.now() - timedelta(hours=24)
-    return int(
-        # Rows store addresses in lower case, so the (recipient, created_at) index serves this.
-        OutboundMail.objects.filter(recipient=recipient.strip().lower(), created_at__gte=since)
-        .exclude(status=OutboundMail.Status.SUPPRESSED)
-        .count()
-    )
+    address = recipient.strip().lower()
+    return sent_recently_many([address]).get(address, 0)
 
 
 def sent_recently_many(recipients: Sequence[str]) -> dict[str, int]:
-    """sent_recently() for several (lower-case) addresses at once: {address: count}."""
+    """sent_recently() for several (lower-case) addresses at once: {address: count}. Rows store
+    addresses in lower case, so the (recipient, created_at) index serves this."""
     if not recipients:
         return {}
     since = timezone.now() - timedelta(hours=24)

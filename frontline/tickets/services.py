@@ -82,11 +82,12 @@ def _routing() -> _Routing:
     return config_cache.cached("tickets.routing", _routing_load)
 
 
-def _int_or_none(value: Any) -> int | None:
+def _pk(value: Any) -> int:
+    """An id as given by a caller (int or digits), or 0 (no row has it) when it is neither."""
     try:
         return int(value)
     except (TypeError, ValueError):
-        return None
+        return 0
 
 
 def priority_for(*, impact: int, urgency: int) -> int:
@@ -197,7 +198,7 @@ def _clean_text(value: str, field: str, *, required: bool, limit: int = MAX_TEXT
 def _category(category_id: int | None, *, parent_id: int | None, field: str) -> Category | None:
     if category_id is None:
         return None
-    category = _routing().categories.get(_int_or_none(category_id) or 0)
+    category = _routing().categories.get(_pk(category_id))
     if category is None:
         raise ValidationError({field: "Unknown category."})
     if field == "subcategory_id" and category.parent_id != parent_id:
@@ -231,7 +232,7 @@ def _agent_for(
 def _group(group_id: int | None, field: str = "group_id") -> SupportGroup | None:
     if group_id is None:
         return None
-    group = _routing().groups.get(_int_or_none(group_id) or 0)
+    group = _routing().groups.get(_pk(group_id))
     if group is None:
         raise ValidationError({field: "Unknown group."})
     return group

@@ -13,7 +13,6 @@ and `acting` (tickets and replies) hold the steps.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -301,21 +300,10 @@ def _store_and_act(
     return inbound
 
 
-def _notify_module() -> object:
-    """Engineer B's notify module, or None while it does not exist (no import-time coupling)."""
-    try:
-        return importlib.import_module("frontline.mail.notify")
-    except ImportError:
-        return None
-
-
 def _bounce_unknown_sender(inbound: InboundMail) -> None:
-    """Engineer B's polite bounce, if it exists yet. Its failure must not lose the message."""
-    bounce = getattr(_notify_module(), "bounce_unknown_sender", None)
-    if bounce is None:
-        return
+    """The polite bounce to a rejected sender. Its failure must not lose the message."""
     try:
         with transaction.atomic():
-            bounce(inbound=inbound)
+            notify.bounce_unknown_sender(inbound=inbound)
     except Exception:
         logger.exception("bounce_unknown_sender failed", extra={"inbound_id": inbound.pk})

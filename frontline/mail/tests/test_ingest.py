@@ -12,7 +12,7 @@ from django.db import IntegrityError
 from frontline.accounts.models import User
 from frontline.core.access import Actor
 from frontline.core.errors import PermissionDenied
-from frontline.mail import ingest
+from frontline.mail import notify
 from frontline.mail.ingest import failed_mail_retry, ingest_message, raw_read
 from frontline.mail.models import FailedMail, InboundMail, Mailbox
 from frontline.mail.tests.conftest import outbound_for, part, stored, ticket_for
@@ -91,8 +91,8 @@ def test_a_mailbox_that_rejects_unknown_senders_rejects_and_bounces(desk, mailbo
     mailbox.unknown_senders = Mailbox.UnknownSenders.REJECT
     mailbox.save()
     bounced = []
-    fake_notify = mock.Mock(bounce_unknown_sender=lambda inbound: bounced.append(inbound.pk))
-    with mock.patch.object(ingest, "_notify_module", return_value=fake_notify):
+    record = mock.Mock(side_effect=lambda inbound: bounced.append(inbound.pk))
+    with mock.patch.object(notify, "bounce_unknown_sender", record):
         result = ingest_message(
             make_mail(sender="who@acme.example"), source="pipe", mailbox=mailbox
         )
@@ -372,8 +372,8 @@ def test_a_flood_is_not_answered_with_bounces(desk, mailbox, make_mail):
     mailbox.sender_limit_per_hour = 1
     mailbox.save()
     bounced = []
-    fake_notify = mock.Mock(bounce_unknown_sender=lambda inbound: bounced.append(inbound.pk))
-    with mock.patch.object(ingest, "_notify_module", return_value=fake_notify):
+    record = mock.Mock(side_effect=lambda inbound: bounced.append(inbound.pk))
+    with mock.patch.object(notify, "bounce_unknown_sender", record):
         outcomes = [
             ingest_message(make_mail(), source="pipe", mailbox=mailbox).outcome for _ in range(3)
         ]
@@ -385,9 +385,9 @@ def test_an_automatic_message_from_an_unknown_sender_gets_no_bounce(desk, mailbo
     mailbox.unknown_senders = Mailbox.UnknownSenders.REJECT
     mailbox.save()
     bounced = []
-    fake_notify = mock.Mock(bounce_unknown_sender=lambda inbound: bounced.append(inbound.pk))
+    record = mock.Mock(side_effect=lambda inbound: bounced.append(inbound.pk))
     raw = make_mail(sender="robot@acme.example", headers={"Auto-Submitted": "auto-replied"})
-    with mock.patch.object(ingest, "_notify_module", return_value=fake_notify):
+    with mock.patch.object(notify, "bounce_unknown_sender", record):
         result = ingest_message(raw, source="pipe", mailbox=mailbox)
     assert result.outcome == "rejected"
     assert bounced == []
