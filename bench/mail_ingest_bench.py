@@ -29,6 +29,7 @@ import argparse
 import os
 import platform
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -202,6 +203,49 @@ def _drain() -> None:
     )
 
 
+def _statement_kind(sql: str) -> str:
+    """ "SELECT tickets_ticket", "INSERT mail_inboundmail", "SAVEPOINT"...: what a statement does
+    to which table (the first table named)."""
+    words = sql.split(None, 1)
+    verb = words[0].upper() if words else "?"
+    table = re.search(r'(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', sql, re.IGNORECASE)
+    return (
+        f"{verb} {table.group(1)}"
+        if table and verb in {"SELECT", "INSERT", "UPDATE", "DELETE"}
+        else verb
+    )
+
+
+def _statement_timer(times: Counter[str], counts: Counter[str]) -> Any:
+    def timer(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            kind = _statement_kind(sql)
+            times[kind] += time.perf_counter() - t0
+            counts[kind] += 1
+
+    return timer
+
+
+def _print_statement_times(
+    times: Counter[str], counts: Counter[str], messages: int, elapsed: float
+) -> None:
+    total = sum(times.values())
+    print(
+        f"--- statements: {sum(counts.values()) / messages:.1f} per message, "
+        f"{total / messages * 1000:.2f} ms per message in execute "
+        f"({total / elapsed * 100:.0f} % of the wall time; round trip, server work, and the "
+        "driver's own conversion)"
+    )
+    for kind, spent in times.most_common():
+        print(
+            f"    {spent / messages * 1000:6.3f} ms/msg  {counts[kind] / messages:5.2f}/msg  "
+            f"{spent / counts[kind] * 1000:6.3f} ms each  {kind}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=10_000)
@@ -215,6 +259,11 @@ def main() -> None:
         "--show-queries",
         action="store_true",
         help="print the SQL of the last new ticket and the last reply (among the last 50 messages)",
+    )
+    parser.add_argument(
+        "--statement-times",
+        action="store_true",
+        help="time every statement (round trip + server) and print the totals per kind",
     )
     parser.add_argument(
         "--send",
@@ -277,6 +326,10 @@ def main() -> None:
         profiler.enable()
     outcomes: Counter[str] = Counter()
     latencies: list[float] = []
+    statement_times: Counter[str] = Counter()
+    statement_counts: Counter[str] = Counter()
+    if args.statement_times:
+        connection.execute_wrappers.append(_statement_timer(statement_times, statement_counts))
     started = time.perf_counter()
     cpu_started = time.process_time()
     shown: dict[str, list[str]] = {}
@@ -318,6 +371,8 @@ def main() -> None:
         f"ingest process CPU: {cpu / len(messages) * 1000:.2f} ms per message "
         f"({cpu:.1f} s of {elapsed:.1f} s)"
     )
+    if statement_times:
+        _print_statement_times(statement_times, statement_counts, len(messages), elapsed)
     if args.send == "queue":
         _drain()
     connection.close()

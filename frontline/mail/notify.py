@@ -181,6 +181,18 @@ def _sender_of(outbound_id: int) -> Callable[[], None]:
     return mail_send_enqueue
 
 
+def _comment_author(comment: Comment | None, loaded: Sequence[User]) -> User | None:
+    """The comment's author: usually the requester, the assignee or a watcher, already loaded
+    (no query; kept on the comment for the mail's text too); else read."""
+    if comment is None or comment.author_id is None:
+        return None
+    for user in loaded:
+        if user.pk == comment.author_id:
+            comment.author = user
+            break
+    return comment.author
+
+
 def _recipients(*, event: AuditEvent, ticket: Ticket, comment: Comment | None) -> list[User]:
     requester = [ticket.requester]
     if event.kind == Kind.CREATED:
@@ -190,8 +202,8 @@ def _recipients(*, event: AuditEvent, ticket: Ticket, comment: Comment | None) -
     # Never mail a ticket to a watcher who lost access to it since they began watching.
     watchers = list(ticket_selectors.watchers_with_access(ticket))
     if event.kind == Kind.COMMENTED:
-        author = comment.author if comment is not None else None
         assignee = [ticket.assignee] if ticket.assignee is not None else []
+        author = _comment_author(comment, requester + assignee + watchers)
         if author is None or author.is_agent:
             return _usable(requester + assignee + watchers, author_id=event.actor_id)
         agents = [w for w in watchers if w.is_agent]

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage, Message
+from functools import lru_cache
 from typing import Any
 
 import charset_normalizer
@@ -97,6 +98,30 @@ _REPORT_PARTS = {
     "message/feedback-report": "feedback-report",
 }
 _MSGID = re.compile(r"<([^<>\s]{1,900})>")
+
+
+_MIME_HEADERS = frozenset({"content-type", "content-disposition", "content-transfer-encoding"})
+
+
+class _MailPolicy(email.policy.EmailPolicy):
+    """policy.default, except that a MIME structure header (Content-Type and friends) is parsed
+    once per distinct text: the parser and the walk read each part's Content-Type several times
+    and policy.default builds a new header object from the text on every read. The header
+    objects are immutable (a str with read-only params), so sharing them is safe; the cache is
+    bounded and keyed by the exact name and text."""
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        if hasattr(value, "name") or name.lower() not in _MIME_HEADERS:
+            return super().header_fetch_parse(name, value)
+        return _mime_header(name, value)
+
+
+POLICY = _MailPolicy()
+
+
+@lru_cache(maxsize=2048)
+def _mime_header(name: str, value: str) -> Any:
+    return super(_MailPolicy, POLICY).header_fetch_parse(name, value)
 
 
 class MailTooComplex(Exception):
@@ -563,7 +588,7 @@ def parse_message(raw: bytes) -> ParsedMail:
     """Parse one message. Raises MailTooComplex over the limits; anything else that goes wrong
     inside a part degrades to keeping that part as an attachment."""
     _precheck(raw)
-    msg: EmailMessage | Message = email.message_from_bytes(raw, policy=email.policy.default)
+    msg: EmailMessage | Message = email.message_from_bytes(raw, policy=POLICY)
     headers = _headers_of(msg)
     stripped = sorted({k for k in headers if k.startswith(CONTROL_HEADER_PREFIX)})
     for name in stripped:

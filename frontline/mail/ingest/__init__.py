@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from frontline.core.access import Actor
@@ -26,7 +27,7 @@ from frontline.core.errors import NotFound, PermissionDenied, ValidationError
 from frontline.mail import notify
 from frontline.mail.ingest.acting import _act, _Action
 from frontline.mail.ingest.bounces import auto_detect
-from frontline.mail.ingest.senders import Outcome, _Reject
+from frontline.mail.ingest.senders import RATE_WINDOW, Outcome, _Reject
 from frontline.mail.ingest.storage import _loose_headers, _read_raw
 from frontline.mail.ingest.storage import _raw_file as _raw_file  # re-exported (pipe tests)
 from frontline.mail.models import FailedMail, InboundMail, Mailbox
@@ -156,19 +157,15 @@ def _ingest(
             return _fail(
                 raw, source, None, parsed, "No active mailbox matches the recipients.", failed_row
             )
-        # The primary key only (not the stored bodies): almost every message is new.
-        existing_id = (
-            InboundMail.objects.filter(mailbox=mailbox, message_id=parsed.message_id[:998])
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if existing_id is not None:
-            earlier: InboundMail = InboundMail.objects.get(pk=existing_id)
+        duplicate_id, recent = _earlier(mailbox, parsed)
+        if duplicate_id is not None:
+            earlier: InboundMail = InboundMail.objects.get(pk=duplicate_id)
             return IngestResult("duplicate", earlier, None, "Already received.")
         raw_file = _raw_file(raw)
         try:
-            with transaction.atomic():
-                inbound = _store_and_act(raw, raw_file, parsed, mailbox=mailbox, source=source)
+            inbound = _store_and_act(
+                raw, raw_file, parsed, mailbox=mailbox, source=source, recent=recent
+            )
         except IntegrityError:
             existing = InboundMail.objects.filter(
                 mailbox=mailbox, message_id=parsed.message_id[:998]
@@ -247,6 +244,19 @@ def _fail(
     return IngestResult("failed", None, failed, reason)
 
 
+def _earlier(mailbox: Mailbox, parsed: ParsedMail) -> tuple[int | None, int]:
+    """In one query: the row of this message if the mailbox already received it (the primary
+    key only, not the stored bodies: almost every message is new), and how many messages its
+    sender sent to the mailbox in the last hour (the per-sender rate limit)."""
+    message_id = parsed.message_id[:998]
+    same_message = Q(message_id=message_id)
+    same_sender = Q(sender=parsed.sender[:320], received_at__gte=timezone.now() - RATE_WINDOW)
+    found = InboundMail.objects.filter(same_message | same_sender, mailbox=mailbox).aggregate(
+        duplicate=Min("pk", filter=same_message), recent=Count("pk", filter=same_sender)
+    )
+    return found["duplicate"], found["recent"]
+
+
 def _store_and_act(
     raw: bytes,
     raw_file: ContentFile[bytes],
@@ -254,6 +264,7 @@ def _store_and_act(
     *,
     mailbox: Mailbox,
     source: str,
+    recent: int,
 ) -> InboundMail:
     # The InboundMail row is inserted last, in the same transaction as what the message caused:
     # a concurrent copy of the same message blocks on the (mailbox, message_id) unique index
@@ -281,9 +292,22 @@ def _store_and_act(
     auto_sender = (parsed.sender or "an unknown sender") if is_auto else None
     try:
         with transaction.atomic(), notify.automatic_mail_trigger(auto_sender):
-            action = _act(parsed, inbound=inbound, mailbox=mailbox, is_auto=is_auto)
+            action = _act(parsed, mailbox=mailbox, recent=recent)
+            _inbound_save(inbound, action, parsed, auto_reason)
     except _Reject as stop:
+        # Rare: whatever acting had done is rolled back with the transaction (no savepoint on
+        # the common path), and the message is recorded as rejected in a transaction of its own.
         action = _Action(outcome=stop.outcome, reason=stop.reason, bounce=stop.bounce)
+        with transaction.atomic():
+            _inbound_save(inbound, action, parsed, auto_reason)
+            if action.bounce and not is_auto:
+                _bounce_unknown_sender(inbound)
+    return inbound
+
+
+def _inbound_save(
+    inbound: InboundMail, action: _Action, parsed: ParsedMail, auto_reason: str
+) -> None:
     reasons = [r for r in (action.reason, auto_reason) if r]
     if parsed.stripped_control_headers:
         reasons.append("ignored control headers: " + ", ".join(parsed.stripped_control_headers))
@@ -295,9 +319,6 @@ def _store_and_act(
         inbound.tenant_id = action.tenant_id
     inbound.inline_images = action.inline_images
     inbound.save(force_insert=True)
-    if action.bounce and not is_auto:
-        _bounce_unknown_sender(inbound)
-    return inbound
 
 
 def _bounce_unknown_sender(inbound: InboundMail) -> None:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
 
 from frontline.accounts import services as account_services
 from frontline.accounts.models import User
@@ -28,7 +26,7 @@ from frontline.mail.ingest.senders import (
     _sender_tenants,
     _sender_user,
 )
-from frontline.mail.models import InboundMail, Mailbox
+from frontline.mail.models import Mailbox
 from frontline.mail.parsing import ParsedMail
 from frontline.tickets import services as ticket_services
 from frontline.tickets.models import Attachment, Comment, Ticket
@@ -83,7 +81,7 @@ def _text_for_ticket(parsed: ParsedMail, notes: Sequence[str]) -> str:
     return text
 
 
-def _act(parsed: ParsedMail, *, inbound: InboundMail, mailbox: Mailbox, is_auto: bool) -> _Action:
+def _act(parsed: ParsedMail, *, mailbox: Mailbox, recent: int) -> _Action:
     from django.conf import settings
 
     if _is_own_loop(parsed):
@@ -96,11 +94,8 @@ def _act(parsed: ParsedMail, *, inbound: InboundMail, mailbox: Mailbox, is_auto:
         return _Action(Outcome.BOUNCE, ticket=ticket, comment=comment, tenant_id=ticket.tenant_id)
     if not parsed.sender:
         raise _Reject(Outcome.REJECTED, "No sender address.")
-    since = timezone.now() - timedelta(hours=1)
-    # (This message's own row is written after acting on it: not counted here.)
-    recent = InboundMail.objects.filter(
-        mailbox=mailbox, sender=parsed.sender, received_at__gte=since
-    ).count()
+    # `recent`: this sender's messages to the mailbox in the last hour, counted with the
+    # duplicate check before the transaction (this message's own row is not among them).
     if recent >= mailbox.sender_limit_per_hour:
         raise _Reject(
             Outcome.REJECTED,

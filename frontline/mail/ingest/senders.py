@@ -3,6 +3,8 @@ or created), the organisations to thread in, and who a reply is posted as."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from frontline.accounts import services as account_services
 from frontline.accounts.models import User
 from frontline.accounts.selectors import actor_for_user
@@ -17,6 +19,8 @@ from frontline.tickets.models import Ticket
 
 Outcome = InboundMail.Outcome
 MAX_DESCRIPTION = 100_000
+# Mailbox.sender_limit_per_hour counts a sender's messages over this window.
+RATE_WINDOW = timedelta(hours=1)
 
 
 class _Reject(Exception):

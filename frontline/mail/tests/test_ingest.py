@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import gzip
+from datetime import timedelta
 from email.message import EmailMessage
 from unittest import mock
 
 import pytest
 from django.db import IntegrityError
+from django.utils import timezone
 
 from frontline.accounts.models import User
 from frontline.core.access import Actor
 from frontline.core.errors import PermissionDenied
+from frontline.core.models import AuditEvent
 from frontline.mail import notify
 from frontline.mail.ingest import failed_mail_retry, ingest_message, raw_read
-from frontline.mail.models import FailedMail, InboundMail, Mailbox
+from frontline.mail.models import (
+    FailedMail,
+    InboundMail,
+    Mailbox,
+    OrganizationMailDomain,
+    OutboundMail,
+)
 from frontline.mail.tests.conftest import outbound_for, part, stored, ticket_for
 from frontline.tickets import services
 from frontline.tickets.models import Attachment, Comment, Ticket
@@ -306,6 +315,38 @@ def test_a_sender_over_the_hourly_limit_is_rejected_and_kept(desk, mailbox, make
     assert other.outcome == "ticket"
 
 
+def test_messages_older_than_an_hour_do_not_count_against_the_sender(desk, mailbox, make_mail):
+    mailbox.sender_limit_per_hour = 2
+    mailbox.save()
+    for _ in range(2):
+        assert ingest_message(make_mail(), source="pipe", mailbox=mailbox).outcome == "ticket"
+    assert ingest_message(make_mail(), source="pipe", mailbox=mailbox).outcome == "rejected"
+    InboundMail.objects.update(received_at=timezone.now() - timedelta(minutes=61))
+    assert ingest_message(make_mail(), source="pipe", mailbox=mailbox).outcome == "ticket"
+
+
+def test_a_rejection_after_acting_began_leaves_nothing_behind(desk, mailbox, make_mail):
+    # A first-time sender of another organisation's mail domain, writing to organisation A's
+    # mailbox: the sender is created in their own organisation while acting, then the message
+    # is refused. The whole attempt is rolled back; only the rejected message is kept.
+    OrganizationMailDomain.objects.create(organization=desk.org_b, domain="globex.example")
+    users_before = User.objects.count()
+    events_before = AuditEvent.objects.count()
+    raw = make_mail(sender="newcomer@globex.example")
+    result = ingest_message(raw, source="pipe", mailbox=mailbox)
+    assert result.outcome == "rejected"
+    assert "another organisation" in result.reason
+    assert not User.objects.filter(email="newcomer@globex.example").exists()
+    assert User.objects.count() == users_before
+    assert AuditEvent.objects.count() == events_before
+    assert not Ticket.objects.exists()
+    kept = InboundMail.objects.get()
+    assert kept.outcome == "rejected" and kept.ticket is None
+    assert raw_read(kept) == raw
+    # The same message again is a duplicate, not a second rejection.
+    assert ingest_message(raw, source="pipe", mailbox=mailbox).outcome == "duplicate"
+
+
 # --- bounces ---------------------------------------------------------------------------------
 
 
@@ -425,3 +466,29 @@ def test_a_bounce_to_a_shared_mailbox_needs_our_message_id_not_just_a_number(des
     result = ingest_message(raw, source="pipe", mailbox=shared_mailbox)
     assert result.outcome == "bounce"
     assert result.inbound.ticket == foreign
+
+
+def test_a_requester_reply_by_mail_is_not_followed_by_reading_its_author_again(
+    desk, mailbox, make_mail
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ticket = ticket_for(desk)
+    services.ticket_assign(
+        actor=desk.actor(desk.agent1),
+        ticket=ticket,
+        expected_version=None,
+        group_id=desk.tier1.pk,
+        assignee_id=desk.agent1.pk,
+    )
+    raw = make_mail(subject=f"Re: [{ticket.number}] still broken", body="Still jammed today.")
+    with CaptureQueriesContext(connection) as queries:
+        result = ingest_message(raw, source="pipe", mailbox=mailbox)
+    assert result.outcome == "reply", result.reason
+    # The assignee is told of the requester's reply...
+    assert OutboundMail.objects.filter(comment=result.inbound.comment).count() == 1
+    assert OutboundMail.objects.get(comment=result.inbound.comment).recipient == desk.agent1.email
+    # ...and the reply's author (the requester, loaded with the ticket) is not read by id.
+    by_id = f'"accounts_user"."id" = {desk.user_a.pk}'
+    assert not [q["sql"] for q in queries.captured_queries if by_id in q["sql"]]

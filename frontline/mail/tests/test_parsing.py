@@ -272,3 +272,56 @@ def test_a_calendar_invitation_is_a_file_not_part_of_the_text():
     assert parsed.body_text == "Meeting about the outage"
     assert [a.content_type for a in parsed.attachments] == ["text/calendar"]
     assert parsed.attachments[0].filename.endswith(".ics")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("Content-Type", 'text/plain; charset="iso-8859-1"; format=flowed'),
+        ("Content-Type", 'multipart/mixed;\r\n boundary="==b1=="'),
+        ("Content-Type", "application/pdf; name*=utf-8''Pr%C3%BCfbericht%202026.pdf"),
+        ("Content-Type", "text/html; charset=unknown-8bit"),
+        ("Content-Type", "garbage without a slash"),
+        ("Content-Disposition", 'attachment; filename="=?utf-8?b?w6Rww7ZsLnR4dA==?="'),
+        ("Content-Disposition", "inline; filename*0*=utf-8''long%20na; filename*1=me.txt"),
+        ("Content-Transfer-Encoding", " Quoted-Printable "),
+    ],
+)
+def test_parsed_mime_headers_are_shared_but_read_as_policy_default_reads_them(name, value):
+    # The ingest policy parses each distinct Content-Type text once and shares the header object;
+    # what a reader sees must be exactly what policy.default gives, and stay so on a second read.
+    from frontline.mail.parsing import POLICY
+
+    expected = email.policy.default.header_fetch_parse(name, value)
+    for _ in range(2):
+        got = POLICY.header_fetch_parse(name, value)
+        assert str(got) == str(expected)
+        # (The registry makes a new class per parse: compare what it is made of.)
+        assert type(got).__bases__ == type(expected).__bases__
+        assert [type(d) for d in got.defects] == [type(d) for d in expected.defects]
+        for attribute in ("content_type", "params", "content_disposition", "cte"):
+            if hasattr(expected, attribute):
+                assert getattr(got, attribute) == getattr(expected, attribute)
+    assert POLICY.header_fetch_parse(name, value) is POLICY.header_fetch_parse(name, value)
+
+
+def test_a_part_reads_the_same_through_the_shared_headers_in_two_messages():
+    def message(body: str) -> bytes:
+        return (
+            "From: a@example.org\r\nTo: help@acme.example\r\nSubject: x\r\n"
+            f"Message-ID: <shared-{abs(hash(body))}@example.org>\r\nMIME-Version: 1.0\r\n"
+            'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+            '--b\r\nContent-Type: text/plain; charset="iso-8859-1"\r\n'
+            f"Content-Transfer-Encoding: quoted-printable\r\n\r\n{body}\r\n"
+            "--b\r\nContent-Type: application/octet-stream\r\n"
+            "Content-Disposition: attachment; filename*=utf-8''r%C3%A9sum%C3%A9.txt\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\naGk=\r\n--b--\r\n"
+        ).encode()
+
+    first = parse_message(message("caf=E9 cr=E8me"))
+    second = parse_message(message("na=EFve d=E9j=E0 vu"))
+    assert "café crème" in first.body_text
+    assert "naïve déjà vu" in second.body_text
+    assert [a.filename for a in first.attachments] == ["résumé.txt"]
+    assert [a.filename for a in second.attachments] == ["résumé.txt"]
+    assert second.attachments[0].data == b"hi"
