@@ -190,6 +190,10 @@ if os.environ.get("FRONTLINE_CACHE_URL"):
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Sessions read from the cache (core/sessions.py): only with a cache all processes share.
+FRONTLINE_SESSION_CACHE = _env_bool(
+    "FRONTLINE_SESSION_CACHE", bool(os.environ.get("FRONTLINE_CACHE_URL"))
+)
 
 # --- Mail --------------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(
