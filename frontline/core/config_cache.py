@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from django.db import connection, models
@@ -44,6 +46,8 @@ _values: dict[Any, Any] = {}
 # rollback and on a savepoint rollback), so the memo can only serve the transaction that read it
 # (test_config_cache checks this against the installed Django).
 _memo = threading.local()
+# Outside a transaction, the stamp read in the current request (request_scope), if any.
+_scope: ContextVar[dict[str, int | None] | None] = ContextVar("config_cache_scope", default=None)
 
 
 def config_changed() -> None:
@@ -57,21 +61,45 @@ def config_changed() -> None:
             [token],
         )
     _memo.value = None
+    scope = _scope.get()
+    if scope is not None:
+        scope.clear()  # this request's later reads see its own change
 
 
 def _current_stamp() -> int | None:
-    """The stamp, read once per transaction (every time outside a transaction)."""
+    """The stamp, read once per transaction; outside a transaction, once per request_scope (a
+    request: its reads see one configuration), else on every call."""
     in_transaction = connection.in_atomic_block
+    scope = None
     if in_transaction:
         memo = getattr(_memo, "value", None)
         if memo is not None and memo[0] is connection.run_on_commit:
             return memo[1]  # type: ignore[no-any-return]
+    else:
+        scope = _scope.get()
+        if scope is not None and "stamp" in scope:
+            return scope["stamp"]
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT token FROM {_TABLE} WHERE id = 1")  # noqa: S608
         row = cursor.fetchone()
     stamp = int(row[0]) if row else None
     _memo.value = (connection.run_on_commit, stamp) if in_transaction else None
+    if scope is not None:
+        scope["stamp"] = stamp
     return stamp
+
+
+@contextmanager
+def request_scope() -> Iterator[None]:
+    """Read the stamp at most once outside transactions while this is active (one request, by
+    ConfigCacheMiddleware). A configuration change made meanwhile (config_changed) is seen at
+    once; one committed by another process is seen by the next request, as a transaction would
+    see it."""
+    token = _scope.set({})
+    try:
+        yield
+    finally:
+        _scope.reset(token)
 
 
 def cached(key: Any, load: Callable[[], T]) -> T:

@@ -156,3 +156,55 @@ def test_every_configuration_model_is_tracked():
     assert expected <= config_cache.tracked_models()
     for model in expected:
         assert isinstance(model._default_manager.all(), config_cache.ConfigQuerySet), model
+
+
+# --- one stamp read per request (request_scope, ConfigCacheMiddleware) ------------------------
+
+
+def _stamp_reads(queries) -> int:
+    return sum(1 for q in queries if "core_configstamp" in q["sql"] and "SELECT" in q["sql"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_within_a_request_scope_the_stamp_is_read_once_outside_transactions(desk):
+    config_cache.config_changed()  # a stamp row (the test database may have been flushed)
+    loads: list[str] = []
+
+    def loader(key: str):
+        def load() -> str:
+            loads.append(key)
+            return key
+
+        return load
+
+    with CaptureQueriesContext(connection) as queries, config_cache.request_scope():
+        for key in ("a", "b", "c"):
+            config_cache.cached(key, loader(key))
+        assert config_cache.cached("a", lambda: "again") == "a"
+    assert _stamp_reads(queries.captured_queries) == 1
+    assert loads == ["a", "b", "c"]
+    # Without a scope: read on every call (another process's change is seen at once).
+    with CaptureQueriesContext(connection) as queries:
+        config_cache.cached("a", lambda: "x")
+        config_cache.cached("b", lambda: "y")
+    assert _stamp_reads(queries.captured_queries) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_made_in_the_request_is_seen_by_its_later_reads(desk):
+    config_cache.config_changed()
+    with config_cache.request_scope():
+        assert config_cache.cached("policies", lambda: "old") == "old"
+        config_cache.config_changed()  # e.g. an administrator's save, then the page re-renders
+        assert config_cache.cached("policies", lambda: "new") == "new"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_request_reads_the_stamp_at_most_once(desk, client):
+    client.force_login(desk.agent1)
+    config_cache.config_changed()
+    for ticket_subject in ("One", "Two"):
+        services.ticket_create(actor=desk.actor(desk.user_a), subject=ticket_subject)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/desk/").status_code == 200
+    assert _stamp_reads(queries.captured_queries) <= 1
