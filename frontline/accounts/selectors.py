@@ -7,19 +7,72 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from frontline.accounts.models import ApiToken, SupportGroup, User
-from frontline.core.access import Actor
+from frontline.core.access import AGENT_ROLES, Actor
 from frontline.core.errors import NotFound
 from frontline.tenants.models import Organization
 
 
+def organization_access_q(tenant_id: int) -> Q:
+    """The rule for who may see (and act on) organisation `tenant_id`'s tickets, as a filter of
+    User: an active user of the organisation itself, or an active agent who serves every
+    organisation or this one. Support groups do not grant organisations: an agent's
+    served organisations do. The one definition: `user_has_organization_access` evaluates this
+    same Q for one user, and `actor_for_user` builds the set form (`Actor.can_see_tenant`)
+    from the same columns; tickets/tests/test_organization_access.py keeps the three in step."""
+    return Q(is_active=True) & (
+        Q(organization_id=tenant_id)
+        | (
+            Q(role__in=AGENT_ROLES)
+            & (Q(serves_all_organizations=True) | Q(served_organizations=tenant_id))
+        )
+    )
+
+
+def user_has_organization_access(user: User, tenant_id: int) -> bool:
+    """`organization_access_q(tenant_id)` for one loaded user. Evaluated on the user's columns,
+    left to right with short-circuits, so the served organisations are read (one query) only
+    when nothing before them has decided: for an agent of another organisation who does not
+    serve every organisation."""
+    return _q_holds(organization_access_q(tenant_id), user)
+
+
+def _q_holds(q: Q, user: User) -> bool:
+    results = (_child_holds(child, user) for child in q.children)
+    held = any(results) if q.connector == Q.OR else all(results)
+    return held != q.negated
+
+
+def _child_holds(child: Any, user: User) -> bool:
+    """One child of a Q, on `user`: a nested Q, or a `field`, `field__exact` or `field__in`
+    lookup (a column compares its loaded value; a many-to-many field asks the database whether
+    the row is linked). Anything else (expressions, other lookups) is refused, not guessed."""
+    if isinstance(child, Q):
+        return _q_holds(child, user)
+    if not isinstance(child, tuple) or len(child) != 2:
+        raise ValueError(f"Q child {child!r} is not supported here")
+    lookup, value = child
+    name, _, operator = lookup.partition("__")
+    if operator not in ("", "exact", "in"):
+        raise ValueError(f"lookup {lookup!r} is not supported here")
+    field = User._meta.get_field(name)
+    if isinstance(field, models.ManyToManyField):
+        related = getattr(user, name).filter(**{f"pk__{operator or 'exact'}": value})
+        return bool(related.exists())
+    if not isinstance(field, models.Field) or not field.concrete or isinstance(value, models.Model):
+        raise ValueError(f"lookup {lookup!r} is not supported here")
+    actual = getattr(user, field.attname)
+    return actual in value if operator == "in" else bool(actual == value)
+
+
 def actor_for_user(user: User) -> Actor:
     """The Actor for a signed-in user, read fresh from the database on every request, so a
-    removal or downgrade takes effect on the next request."""
+    removal or downgrade takes effect on the next request. Its organisations are the set form
+    of `organization_access_q` (for active users: inactive ones cannot sign in)."""
     if user.is_agent:
         all_tenants = user.serves_all_organizations
         tenant_ids: set[int] = {user.organization_id}

@@ -16,8 +16,9 @@ from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySe
 from django.db.models.expressions import OrderBy
 
 from frontline.accounts.models import User
+from frontline.accounts.selectors import organization_access_q
 from frontline.core import access
-from frontline.core.access import AGENT_ROLES, Actor
+from frontline.core.access import Actor
 from frontline.core.errors import NotFound, ValidationError
 from frontline.core.models import AuditEvent
 from frontline.sla.models import TicketSla
@@ -657,15 +658,10 @@ def ticket_links(*, actor: Actor, ticket: Ticket) -> TicketLinks:
 
 
 def watchers_with_access(ticket: Ticket) -> QuerySet[User]:
-    """The ticket's watchers who may still see it: end users of its organisation, and agents
-    who serve all organisations, belong to it, or serve it (the rule watcher_add applies when
-    they start watching, read again here: access may have been lost since). One query."""
-    tenant_id = ticket.tenant_id
-    return ticket.watchers.filter(
-        Q(organization_id=tenant_id)
-        | Q(role__in=AGENT_ROLES, serves_all_organizations=True)
-        | Q(role__in=AGENT_ROLES, served_organizations=tenant_id)
-    ).distinct()
+    """The ticket's watchers who may still see it (accounts' organisation access rule, which
+    watcher_add applies when they start watching, read again here: access may have been lost
+    since). One query."""
+    return ticket.watchers.filter(organization_access_q(ticket.tenant_id)).distinct()
 
 
 def comment_list(*, actor: Actor, ticket: Ticket) -> QuerySet[Comment]:

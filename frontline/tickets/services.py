@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from frontline.accounts.models import SupportGroup, User
+from frontline.accounts.selectors import user_has_organization_access
 from frontline.core import access, config_cache
 from frontline.core.access import Actor
 from frontline.core.errors import Conflict, NotFound, ValidationError
@@ -208,14 +209,6 @@ def _category(category_id: int | None, *, parent_id: int | None, field: str) -> 
     return category
 
 
-def _agent_serves(agent: User, tenant_id: int) -> bool:
-    return bool(
-        agent.serves_all_organizations
-        or agent.organization_id == tenant_id
-        or agent.served_organizations.filter(pk=tenant_id).exists()
-    )
-
-
 def _agent_for(
     ticket_tenant_id: int, user_id: int | None, field: str = "assignee_id"
 ) -> User | None:
@@ -224,7 +217,7 @@ def _agent_for(
     agent = User.objects.filter(pk=user_id, is_active=True).first()
     if agent is None or not agent.is_agent:
         raise ValidationError({field: "Unknown agent."})
-    if not _agent_serves(agent, ticket_tenant_id):
+    if not user_has_organization_access(agent, ticket_tenant_id):
         raise ValidationError({field: "This agent does not serve the ticket's organisation."})
     return agent
 
@@ -240,6 +233,28 @@ def _group(group_id: int | None, field: str = "group_id") -> SupportGroup | None
 
 def _stamp(ticket: Ticket, fields: list[str]) -> None:
     ticket.save(update_fields=[*fields, "version", "updated_at"])
+
+
+def _status_event(
+    actor: Actor,
+    ticket: Ticket,
+    old_status: str,
+    *,
+    kind: str = Kind.STATUS,
+    data: Mapping[str, Any] | None = None,
+) -> None:
+    """Record `ticket`'s move from `old_status` to its current status; nothing if it stayed."""
+    if ticket.status != old_status:
+        event_record(
+            actor=actor,
+            target=ticket,
+            tenant_id=ticket.tenant_id,
+            kind=kind,
+            field="status",
+            old=old_status,
+            new=ticket.status,
+            data=data,
+        )
 
 
 # --- create ----------------------------------------------------------------------------------
@@ -515,33 +530,21 @@ def ticket_assign(
         tenant_id=ticket.tenant_id,
         kind=Kind.ASSIGNED,
         field="assignment",
-        old=" / ".join(
-            x
-            for x in [
-                old_group.name if old_group else "",
-                old_assignee.full_name if old_assignee else "",
-            ]
-            if x
-        ),
-        new=" / ".join(
-            x for x in [group.name if group else "", assignee.full_name if assignee else ""] if x
-        ),
+        old=_assignment_label(old_group, old_assignee),
+        new=_assignment_label(group, assignee),
         data={
             "group_id": group.pk if group else None,
             "assignee_id": assignee.pk if assignee else None,
         },
     )
-    if ticket.status != old_status:
-        event_record(
-            actor=actor,
-            target=ticket,
-            tenant_id=ticket.tenant_id,
-            kind=Kind.STATUS,
-            field="status",
-            old=old_status,
-            new=ticket.status,
-        )
+    _status_event(actor, ticket, old_status)
     return ticket
+
+
+def _assignment_label(group: SupportGroup | None, assignee: User | None) -> str:
+    """The assignment as its audit event shows it: "group / agent", either part may be absent."""
+    names = [group.name if group else "", assignee.full_name if assignee else ""]
+    return " / ".join(name for name in names if name)
 
 
 def _reopen_window(ticket: Ticket) -> timedelta:
@@ -664,14 +667,11 @@ def _transition(
     kind = {S.RESOLVED: Kind.RESOLVED, S.CLOSED: Kind.CLOSED}.get(status, Kind.STATUS)  # type: ignore[call-overload]
     if reopening:
         kind = Kind.REOPENED
-    event_record(
-        actor=actor,
-        target=ticket,
-        tenant_id=ticket.tenant_id,
+    _status_event(
+        actor,
+        ticket,
+        current,
         kind=kind,
-        field="status",
-        old=current,
-        new=status,
         data={
             k: v
             for k, v in {
@@ -711,13 +711,18 @@ def ticket_close(*, actor: Actor, ticket: Ticket, expected_version: int | None) 
     )
 
 
+def _require_requester_action(actor: Actor, ticket: Ticket) -> None:
+    """What a requester may do to their resolved ticket (confirm, reopen): they must see it."""
+    access.require(actor, "tickets.view", ticket)
+    access.require(actor, "tickets.requester_action", ticket)
+
+
 @transaction.atomic
 def ticket_confirm_resolution(
     *, actor: Actor, ticket: Ticket, expected_version: int | None = None
 ) -> Ticket:
     """The requester confirms that a resolved ticket is solved: it is closed."""
-    access.require(actor, "tickets.view", ticket)
-    access.require(actor, "tickets.requester_action", ticket)
+    _require_requester_action(actor, ticket)
     if ticket.status != S.RESOLVED:
         raise ValidationError({"status": "Only a resolved ticket can be confirmed."})
     return _transition(
@@ -734,8 +739,7 @@ def ticket_reopen(
     *, actor: Actor, ticket: Ticket, reason: str, expected_version: int | None = None
 ) -> Ticket:
     """Reopen a resolved ticket (requester or agent) within the reopen window, with a reason."""
-    access.require(actor, "tickets.view", ticket)
-    access.require(actor, "tickets.requester_action", ticket)
+    _require_requester_action(actor, ticket)
     reason = _clean_text(reason, "reason", required=True, limit=5000)
     if ticket.status != S.RESOLVED:
         raise ValidationError({"status": "Only a resolved ticket can be reopened."})
@@ -785,7 +789,7 @@ def ticket_escalate(
     ticket = _lock(ticket, expected_version)
     if not ticket.is_open:
         raise ValidationError({"status": "A resolved or closed ticket cannot be escalated."})
-    from_group, from_tier = ticket.group, ticket.tier
+    from_group, from_tier, old_status = ticket.group, ticket.tier, ticket.status
     fields: list[str] = ["escalation_count"]
     if kind == Escalation.Kind.FUNCTIONAL:
         to_group = _group(to_group_id, "to_group_id") if to_group_id is not None else None
@@ -798,12 +802,10 @@ def ticket_escalate(
         ticket.group = to_group
         ticket.assignee = None
         ticket.tier = to_group.tier
-        old_status = ticket.status
         ticket.status = S.ASSIGNED
         fields += ["group", "assignee", "tier", "status"]
     else:
         to_group = from_group
-        old_status = ticket.status
         ticket.escalated_to_manager = True
         fields.append("escalated_to_manager")
     ticket.escalation_count += 1
@@ -840,16 +842,7 @@ def ticket_escalate(
         },
         is_public=False,
     )
-    if old_status != ticket.status:
-        event_record(
-            actor=actor,
-            target=ticket,
-            tenant_id=ticket.tenant_id,
-            kind=Kind.STATUS,
-            field="status",
-            old=old_status,
-            new=ticket.status,
-        )
+    _status_event(actor, ticket, old_status)
     return escalation
 
 
@@ -917,16 +910,7 @@ def comment_add(
     if not actor.is_agent and locked.status == S.PENDING_CUSTOMER:
         locked.status = S.IN_PROGRESS if locked.assignee_id else S.ASSIGNED
         fields.append("status")
-        event_record(
-            actor=actor,
-            target=locked,
-            tenant_id=locked.tenant_id,
-            kind=Kind.STATUS,
-            field="status",
-            old=S.PENDING_CUSTOMER,
-            new=locked.status,
-            data={"reason": "Requester replied"},
-        )
+        _status_event(actor, locked, S.PENDING_CUSTOMER, data={"reason": "Requester replied"})
     if "first_response_at" in fields:
         sla_services.sla_on_first_response(ticket=locked)
     if "status" in fields:
@@ -1116,15 +1100,7 @@ def ticket_merge(
         new=target.number,
         data={"into": target.number},
     )
-    event_record(
-        actor=actor,
-        target=source,
-        tenant_id=source.tenant_id,
-        kind=Kind.CLOSED,
-        field="status",
-        old=old_status,
-        new=S.CLOSED,
-    )
+    _status_event(actor, source, old_status, kind=Kind.CLOSED)
     followers = {source.requester_id, *source.watchers.values_list("pk", flat=True)}
     followers.discard(locked_target.requester_id)
     if followers:
@@ -1148,23 +1124,12 @@ def watcher_add(*, actor: Actor, ticket: Ticket, user_id: int) -> None:
     user = User.objects.filter(pk=user_id, is_active=True).first()
     # Watchers are notified of every change: an agent who does not serve the organisation
     # must not receive its tickets by mail any more than they may open them.
-    if user is None or not (
-        (user.is_agent and _agent_serves(user, ticket.tenant_id))
-        or (not user.is_agent and user.organization_id == ticket.tenant_id)
-    ):
+    if user is None or not user_has_organization_access(user, ticket.tenant_id):
         raise ValidationError({"user_id": "Watchers must belong to the ticket's organisation."})
     if ticket.watchers.filter(pk=user.pk).exists():
         return
     ticket.watchers.add(user)
-    event_record(
-        actor=actor,
-        target=ticket,
-        tenant_id=ticket.tenant_id,
-        kind=Kind.WATCHER,
-        field="watchers",
-        new=user.full_name,
-        data={"added": user.pk},
-    )
+    _watcher_event(actor, ticket, user, added=True)
 
 
 @transaction.atomic
@@ -1174,14 +1139,19 @@ def watcher_remove(*, actor: Actor, ticket: Ticket, user_id: int) -> None:
     if user is None:
         return
     ticket.watchers.remove(user)
+    _watcher_event(actor, ticket, user, added=False)
+
+
+def _watcher_event(actor: Actor, ticket: Ticket, user: User, *, added: bool) -> None:
     event_record(
         actor=actor,
         target=ticket,
         tenant_id=ticket.tenant_id,
         kind=Kind.WATCHER,
         field="watchers",
-        old=user.full_name,
-        data={"removed": user.pk},
+        old=None if added else user.full_name,
+        new=user.full_name if added else None,
+        data={"added" if added else "removed": user.pk},
     )
 
 
@@ -1204,14 +1174,7 @@ def status_link_create(*, actor: Actor, ticket: Ticket, days: int | None = None)
         expires_at=timezone.now()
         + timedelta(days=days if days is not None else settings.FRONTLINE_STATUS_LINK_DAYS),
     )
-    event_record(
-        actor=actor,
-        target=ticket,
-        tenant_id=ticket.tenant_id,
-        kind=Kind.SECURITY,
-        data={"status_link": link.pk},
-        is_public=False,
-    )
+    _security_event(actor, ticket, {"status_link": link.pk})
     return raw
 
 
@@ -1221,12 +1184,18 @@ def status_link_revoke_all(*, actor: Actor, ticket: Ticket) -> int:
     count = StatusLink.objects.filter(ticket=ticket, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+    _security_event(actor, ticket, {"status_links_revoked": count})
+    return int(count)
+
+
+def _security_event(actor: Actor, ticket: Ticket, data: Mapping[str, Any]) -> None:
+    """Status links give access without signing in: their creation and revocation are audited,
+    internally (never on the customer's timeline)."""
     event_record(
         actor=actor,
         target=ticket,
         tenant_id=ticket.tenant_id,
         kind=Kind.SECURITY,
-        data={"status_links_revoked": count},
+        data=data,
         is_public=False,
     )
-    return int(count)
