@@ -121,6 +121,15 @@ def cached(key: Any, load: Callable[[], T]) -> T:
     return value
 
 
+def rows(model: type[_M]) -> dict[Any, _M]:
+    """Every row of a tracked configuration model, by primary key (cached like the rest: the
+    instances are shared by the process's threads, read-only)."""
+    if model not in _tracked:
+        raise TypeError(f"{model.__name__} is not a tracked configuration model")
+    label = model._meta.label
+    return cached(("rows", label), lambda: {row.pk: row for row in model._default_manager.all()})
+
+
 def clear() -> None:
     """Forget this process's cache (tests that change configuration behind the ORM's back)."""
     global _stamp, _values

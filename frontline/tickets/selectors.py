@@ -15,13 +15,14 @@ from django.db import connection
 from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet
 from django.db.models.expressions import OrderBy
 
-from frontline.accounts.models import User
+from frontline.accounts.models import SupportGroup, User
 from frontline.accounts.selectors import organization_access_q
-from frontline.core import access
+from frontline.core import access, config_cache
 from frontline.core.access import Actor
 from frontline.core.errors import NotFound, ValidationError
 from frontline.core.models import AuditEvent
-from frontline.sla.models import TicketSla
+from frontline.sla.models import Calendar, SlaPolicy, TicketSla
+from frontline.tenants.models import Organization
 from frontline.tickets.models import Attachment, Category, Comment, Escalation, StatusLink, Ticket
 
 OPEN_STATUSES = [
@@ -459,21 +460,35 @@ def ticket_list(*, actor: Actor, filters: TicketFilters | None = None) -> QueryS
 
 def ticket_get(*, actor: Actor, ref: str | int) -> Ticket:
     """One ticket by id or by number (INC-000123). Another organisation's: NotFound."""
-    qs = ticket_visible(actor=actor).select_related(
-        "tenant",
-        "requester",
-        "assignee",
-        "group",
-        "category",
-        "subcategory",
-        "parent",
-        "duplicate_of",
-        "created_by",
-        "resolved_by",
-        "sla__policy",
-        "sla__calendar",
+    qs = (
+        ticket_visible(actor=actor)
+        .select_related(
+            "requester", "assignee", "parent", "duplicate_of", "created_by", "resolved_by", "sla"
+        )
+        .defer("parent__description", "duplicate_of__description")
     )
-    return _ticket_by_ref(qs, actor=actor, ref=ref)
+    ticket = _ticket_by_ref(qs, actor=actor, ref=ref)
+    _configuration_attach(ticket)
+    return ticket
+
+
+def _configuration_attach(ticket: Ticket) -> None:
+    """The ticket's organisation, group, categories and SLA policy and calendar, from the
+    configuration cache instead of six more joins (the rows are shared: read-only). A row the
+    cache does not have (not possible once committed) is left to Django to read."""
+    pairs: list[tuple[Any, str, Any]] = [
+        (ticket, "tenant", Organization),
+        (ticket, "group", SupportGroup),
+        (ticket, "category", Category),
+        (ticket, "subcategory", Category),
+    ]
+    sla = getattr(ticket, "sla", None)  # select_related: None when the ticket has no clock
+    if sla is not None:
+        pairs += [(sla, "policy", SlaPolicy), (sla, "calendar", Calendar)]
+    for obj, name, model in pairs:
+        pk = getattr(obj, f"{name}_id")
+        if pk is not None and (row := config_cache.rows(model).get(pk)) is not None:
+            setattr(obj, name, row)
 
 
 def ticket_get_for_change(*, actor: Actor, ref: str | int) -> Ticket:

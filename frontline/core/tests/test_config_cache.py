@@ -208,3 +208,34 @@ def test_a_page_request_reads_the_stamp_at_most_once(desk, client):
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/desk/").status_code == 200
     assert _stamp_reads(queries.captured_queries) <= 1
+
+
+def test_a_ticket_shows_its_renamed_group_and_organisation_at_once(desk):
+    from frontline.tickets import selectors
+
+    ticket = services.ticket_create(
+        actor=desk.actor(desk.agent1),
+        subject="VPN down",
+        requester_id=desk.user_a.pk,
+        group_id=desk.tier1.pk,
+    )
+    shown = selectors.ticket_get(actor=desk.actor(desk.agent1), ref=ticket.number)
+    assert (shown.group.name, shown.tenant.name) == (desk.tier1.name, desk.org_a.name)
+    desk.tier1.name = "Service Desk (EMEA)"
+    desk.tier1.save()
+    desk.org_a.name = "Acme Holdings"
+    desk.org_a.save()
+    with CaptureQueriesContext(connection) as queries:
+        shown = selectors.ticket_get(actor=desk.actor(desk.agent1), ref=ticket.number)
+        assert (shown.group.name, shown.tenant.name) == ("Service Desk (EMEA)", "Acme Holdings")
+    # Read again once after the change; then from the cache.
+    assert _config_reads(queries.captured_queries)
+    with CaptureQueriesContext(connection) as queries:
+        shown = selectors.ticket_get(actor=desk.actor(desk.agent1), ref=ticket.number)
+        assert shown.group.name == "Service Desk (EMEA)"
+    assert _config_reads(queries.captured_queries) == []
+
+
+def test_rows_refuses_a_model_that_is_not_tracked(desk):
+    with pytest.raises(TypeError, match="not a tracked configuration model"):
+        config_cache.rows(type(desk.user_a))  # users change all the time: never cached
