@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from frontline.accounts.models import ApiToken, SupportGroup, User
+from frontline.core import config_cache
 from frontline.core.access import AGENT_ROLES, Actor
 from frontline.core.errors import NotFound
 from frontline.tenants.models import Organization
@@ -159,6 +160,16 @@ def group_list(*, actor: Actor) -> QuerySet[SupportGroup]:
     if not actor.is_agent:
         return SupportGroup.objects.none()
     return SupportGroup.objects.filter(is_active=True).order_by("tier", "name")
+
+
+def group_list_cached(*, actor: Actor) -> list[SupportGroup]:
+    """group_list as a list, from the process's configuration cache (shared: read-only)."""
+    if not actor.is_agent:
+        return []
+    groups: list[SupportGroup] = config_cache.cached(
+        "accounts.groups.active", lambda: list(group_list(actor=actor))
+    )
+    return groups
 
 
 def group_get(*, actor: Actor, group_id: int) -> SupportGroup:

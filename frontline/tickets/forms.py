@@ -32,14 +32,15 @@ REQUESTER_SEARCH_LIMIT = 20
 
 class DeskChoices:
     """The pick lists of the desk's forms, each read at most once per request through a
-    selector, so a page's query count does not depend on how many forms it shows."""
+    selector, so a page's query count does not depend on how many forms it shows. Groups,
+    categories and organisations come from the configuration cache (no query once cached)."""
 
     def __init__(self, actor: Actor) -> None:
         self.actor = actor
 
     @cached_property
     def groups(self) -> list[SupportGroup]:
-        return list(account_selectors.group_list(actor=self.actor))
+        return account_selectors.group_list_cached(actor=self.actor)
 
     @cached_property
     def agents(self) -> list[User]:
@@ -47,11 +48,11 @@ class DeskChoices:
 
     @cached_property
     def categories(self) -> list[Category]:
-        return list(selectors.category_list())
+        return selectors.category_list_cached()
 
     @cached_property
     def organizations(self) -> list[Organization]:
-        return list(tenant_selectors.organization_list(actor=self.actor))
+        return tenant_selectors.organization_list_cached(actor=self.actor)
 
     @cached_property
     def category_names(self) -> dict[int, str]:

@@ -733,6 +733,14 @@ def category_list() -> QuerySet[Category]:
     return Category.objects.filter(is_active=True).select_related("parent").order_by("name")
 
 
+def category_list_cached() -> list[Category]:
+    """category_list as a list, from the process's configuration cache (shared: read-only)."""
+    categories: list[Category] = config_cache.cached(
+        "tickets.categories.active", lambda: list(category_list())
+    )
+    return categories
+
+
 def requester_choices(*, actor: Actor, organization_id: int | None = None) -> QuerySet[User]:
     """People an agent may log a ticket for."""
     if not actor.is_agent:

@@ -218,9 +218,13 @@ def test_queue_query_count_does_not_grow_with_rows(
 ):
     for n in range(rows):
         make_ticket(desk, subject=f"Ticket {n}", group_id=desk.tier1.pk, assignee_id=desk.agent1.pk)
-    # Session and actor (3), pick lists of the filter bar (4), count and page (2); the session is
-    # not saved on every request (core/sessions.py).
-    with django_assert_max_num_queries(9):
+    # The first page after a configuration change reads the filter bar's groups, categories
+    # and organisations (3 queries) into the process's configuration cache.
+    with django_assert_max_num_queries(7 + 3):
+        agent.get(reverse("tickets:queue"), {"q": "ticket", "sort": "-priority"})
+    # Session and actor (3), the configuration stamp (1), the filter bar's agents (1), count and
+    # page (2); the session is not saved on every request (core/sessions.py).
+    with django_assert_max_num_queries(7):
         response = agent.get(reverse("tickets:queue"), {"q": "ticket", "sort": "-priority"})
     assert response.status_code == 200
 
@@ -235,8 +239,10 @@ def test_queue_search_query_count_does_not_grow_with_matches(
     for n in range(rows):
         ticket = make_ticket(desk, subject=f"Ticket {n}", group_id=desk.tier1.pk)
         services.comment_add(actor=actor, ticket=ticket, body="Zebra", is_internal=n % 2 == 0)
-    # Session and actor (3), pick lists of the filter bar (4), the page's ids and its rows (2).
-    with django_assert_max_num_queries(9):
+    agent.get(reverse("tickets:queue"))  # the configuration cache, as on a running desk
+    # Session and actor (3), the configuration stamp (1), the filter bar's agents (1), the
+    # page's ids and its rows (2).
+    with django_assert_max_num_queries(7):
         response = agent.get(reverse("tickets:queue"), {"q": "zebra", "queue": "all"})
     assert response.status_code == 200
     assert len(numbers_in(response)) == min(rows, 50)
