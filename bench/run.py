@@ -146,16 +146,32 @@ class System:
 # --- Frontline -------------------------------------------------------------------------------
 
 
-# Background work as in production (README "Running with PostgreSQL and Redis"): the requests
-# only enqueue it (notification mail...) on a Redis broker and one Celery worker process on the
-# same two cores does it. "none": no broker, each task runs in the request that caused it (the
-# zero-setup default; mail then goes out inside the request).
+FRONTLINE = str(ROOT / ".venv/bin/frontline")  # the project's command line (frontline/cli.py)
 BROKER = "redis://127.0.0.1:6379/13"
 CACHE = "redis://127.0.0.1:6379/12"
-_background = {"broker": BROKER}
 
 
-def frontline_env(db: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class Background:
+    """Where Frontline's background work runs (--broker). By default as in production (README
+    "Running with PostgreSQL and Redis"): the requests only enqueue it (notification mail...) on
+    a Redis broker and one Celery worker process on the same two cores does it. "none": no
+    broker, each task runs in the request that caused it (the zero-setup default; mail then goes
+    out inside the request)."""
+
+    broker: str = BROKER
+
+    @property
+    def in_requests(self) -> bool:
+        return self.broker == "none"
+
+    def describe(self) -> str:
+        if self.in_requests:
+            return "in the requests (no broker)"
+        return f"Celery broker {self.broker}, one worker process (-c 1)"
+
+
+def frontline_env(db: str, background: Background) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         DATABASE_URL=f"{PG}/{db}",
@@ -166,26 +182,26 @@ def frontline_env(db: str) -> dict[str, str]:
         # drops them (the sending work is done, nothing leaves the machine).
         FRONTLINE_EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
     )
-    if _background["broker"] != "none":
-        env.update(CELERY_BROKER_URL=_background["broker"], FRONTLINE_CACHE_URL=CACHE)
+    if not background.in_requests:
+        env.update(CELERY_BROKER_URL=background.broker, FRONTLINE_CACHE_URL=CACHE)
     else:
         env.pop("CELERY_BROKER_URL", None)
     return env
 
 
-def frontline_worker(db: str) -> subprocess.Popen[bytes] | None:
+def frontline_worker(db: str, background: Background) -> subprocess.Popen[bytes] | None:
     """One Celery worker process (production's background work), or None without a broker."""
-    if _background["broker"] == "none":
+    if background.in_requests:
         return None
     import redis
 
-    for url in (_background["broker"], CACHE):
+    for url in (background.broker, CACHE):
         redis.Redis.from_url(url).flushdb()  # nothing left over from an earlier run
     log_path = WORK / "logs" / f"frontline-worker-{db}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
         [
-            str(ROOT / ".venv/bin/frontline"),
+            FRONTLINE,
             "worker",
             "-c",
             "1",
@@ -195,18 +211,17 @@ def frontline_worker(db: str) -> subprocess.Popen[bytes] | None:
             "--without-mingle",
             "--without-heartbeat",
         ],
-        env=frontline_env(db),
+        env=frontline_env(db, background),
         cwd=ROOT,
         stdout=log_path.open("wb"),
         stderr=subprocess.STDOUT,
     )
 
 
-def frontline_cli(db: str, *args: str, quiet: bool = False) -> str:
-    cmd = [str(ROOT / ".venv/bin/frontline"), *args]
+def frontline_cli(db: str, *args: str, background: Background, quiet: bool = False) -> str:
     out = subprocess.run(
-        cmd,
-        env=frontline_env(db),
+        [FRONTLINE, *args],
+        env=frontline_env(db, background),
         cwd=ROOT,
         check=True,
         stdout=subprocess.PIPE,
@@ -215,23 +230,17 @@ def frontline_cli(db: str, *args: str, quiet: bool = False) -> str:
     return out.stdout.decode().strip()
 
 
-def frontline_prepare(db: str, tickets: int, seed: int, reseed: bool) -> dict[str, Any]:
+def frontline_prepare(
+    db: str, tickets: int, seed: int, reseed: bool, background: Background
+) -> dict[str, Any]:
     if reseed or not seeded(db, tickets):
         log(f"creating database {db} and seeding {tickets} tickets")
         db_recreate(db)
-        frontline_cli(db, "migrate", "--noinput", quiet=True)
+        frontline_cli(db, "migrate", "--noinput", background=background, quiet=True)
         started = time.monotonic()
         subprocess.run(
-            [
-                str(ROOT / ".venv/bin/frontline"),
-                "bench",
-                "seed",
-                "--tickets",
-                str(tickets),
-                "--seed",
-                str(seed),
-            ],
-            env=frontline_env(db),
+            [FRONTLINE, "bench", "seed", "--tickets", str(tickets), "--seed", str(seed)],
+            env=frontline_env(db, background),
             cwd=ROOT,
             check=True,
         )
@@ -248,7 +257,7 @@ def frontline_prepare(db: str, tickets: int, seed: int, reseed: bool) -> dict[st
         log(f"reusing seeded database {db}")
     log("migrating (new migrations, e.g. indexes, apply to the seeded data)")
     started = time.monotonic()
-    frontline_cli(db, "migrate", "--noinput", quiet=True)
+    frontline_cli(db, "migrate", "--noinput", background=background, quiet=True)
     info = json.loads(state_path(db).read_text())
     info["migrate_seconds"] = round(time.monotonic() - started, 1)
     return info
@@ -318,13 +327,13 @@ def frontline_queue_filters(fx: dict[str, Any]) -> list[str]:
     ]
 
 
-def frontline_start(db: str, workers: int, threads: int) -> Server:
+def frontline_start(db: str, workers: int, threads: int, background: Background) -> Server:
     port = free_port()
     log_path = WORK / "logs" / f"frontline-{db}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
         [
-            str(ROOT / ".venv/bin/frontline"),
+            FRONTLINE,
             "serve",
             "--host",
             HOST,
@@ -335,26 +344,31 @@ def frontline_start(db: str, workers: int, threads: int) -> Server:
             "--threads",
             str(threads),
         ],
-        env=frontline_env(db),
+        env=frontline_env(db, background),
         cwd=ROOT,
         stdout=log_path.open("wb"),
         stderr=subprocess.STDOUT,
     )
     wait_for(HOST, port, "/healthz", 90)
-    worker = frontline_worker(db)
+    worker = frontline_worker(db, background)
     return Server("frontline", proc, port, log_path, [worker] if worker else [])
 
 
-def frontline_system(db: str, tickets: int, workers: int, threads: int) -> System:
+def frontline_system(
+    db: str, tickets: int, workers: int, threads: int, background: Background = Background()
+) -> System:
+    """Frontline served on the seeded database `db`, with tokens for its API scenarios (bench/spy.py
+    uses it too, with production's background work)."""
     fx = frontline_fixtures(db, tickets)
-    agent_token = frontline_cli(
-        db, "token", "create", "--email", fx["agents"][0], "--name", "bench"
-    )
-    user_tokens = [
-        frontline_cli(db, "token", "create", "--email", email, "--name", "bench")
-        for email in fx["portal_users"][:4]
-    ]
-    server = frontline_start(db, workers, threads)
+
+    def token(email: str) -> str:
+        return frontline_cli(
+            db, "token", "create", "--email", email, "--name", "bench", background=background
+        )
+
+    agent_token = token(fx["agents"][0])
+    user_tokens = [token(email) for email in fx["portal_users"][:4]]
+    server = frontline_start(db, workers, threads, background)
     scenarios, clients, notes = frontline_scenarios(fx, server.port, agent_token, user_tokens)
     return System("frontline", server, scenarios, clients, notes)
 
@@ -562,66 +576,38 @@ def b64query(query: dict[str, Any]) -> str:
     return base64.b64encode(json.dumps(query).encode()).decode()
 
 
+def helpdesk_query(
+    filtering: dict[str, Any], sorting: str, *, reverse: bool, search: str = ""
+) -> str:
+    """A saved query of django-helpdesk's ticket list (base64 JSON, as its URLs carry it)."""
+    query: dict[str, Any] = {"filtering": filtering, "sorting": sorting}
+    if reverse:
+        query["sortreverse"] = True
+    query["search_string"] = search
+    return b64query(query)
+
+
 def helpdesk_system(
     db: str, info: dict[str, Any], fx: dict[str, Any], workers: int, threads: int
 ) -> System:
     server = helpdesk_start(db, workers, threads)
     token = info["agent_token"]
     queues = info["queues"]
-    open_statuses = [1, 2]
-    # The same five agent views as Frontline's queue filters, as helpdesk saved queries.
+    open_tickets = {"status__in": [1, 2]}
+    service_desk = {**open_tickets, "queue__id__in": [queues["Service Desk"]]}
+    # The same five agent views as Frontline's queue filters, as helpdesk saved queries (it has
+    # no organisation or "pending customer" filter: the nearest views stand in for those).
     datatable_queries = [
-        b64query(
-            {
-                "filtering": {"status__in": open_statuses},
-                "sorting": "priority",
-                "sortreverse": True,
-                "search_string": "",
-            }
-        ),
-        b64query(
-            {
-                "filtering": {
-                    "status__in": open_statuses,
-                    "queue__id__in": [queues["Service Desk"]],
-                },
-                "sorting": "created",
-                "sortreverse": True,
-                "search_string": "",
-            }
-        ),
-        b64query(
-            {
-                "filtering": {"status__in": open_statuses},
-                "sorting": "created",
-                "sortreverse": True,
-                "search_string": "",
-            }
-        ),
-        b64query(
-            {
-                "filtering": {
-                    "status__in": open_statuses,
-                    "queue__id__in": [queues["Service Desk"]],
-                },
-                "sorting": "created",
-                "sortreverse": True,
-                "search_string": "",
-            }
-        ),
-        b64query(
-            {
-                "filtering": {"status__in": open_statuses, "assigned_to__id__isnull": True},
-                "sorting": "priority",
-                "search_string": "",
-            }
+        helpdesk_query(open_tickets, "priority", reverse=True),
+        helpdesk_query(service_desk, "created", reverse=True),
+        helpdesk_query(open_tickets, "created", reverse=True),
+        helpdesk_query(service_desk, "created", reverse=True),
+        helpdesk_query(
+            {**open_tickets, "assigned_to__id__isnull": True}, "priority", reverse=False
         ),
     ]
     search_queries = [
-        b64query(
-            {"filtering": {}, "sorting": "created", "sortreverse": True, "search_string": words}
-        )
-        for words in SEARCHES
+        helpdesk_query({}, "created", reverse=True, search=words) for words in SEARCHES
     ]
     long_ids = fx["long_ids"]  # the same tickets (ids are kept), 20 follow-ups each
     open_ids = [
@@ -899,7 +885,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or not set(systems) <= {"frontline", "helpdesk"}:
         p.error(f"unknown scenario or system: {sorted(unknown) or systems}")
     WORK.mkdir(parents=True, exist_ok=True)
-    _background["broker"] = args.broker
+    background = Background(broker=args.broker)
     started = dt.datetime.now(dt.UTC)
     fl_db = f"frontline_bench_{args.tickets}"
     report: dict[str, Any] = {
@@ -910,17 +896,13 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "versions": versions("helpdesk" in systems),
         "server": {"workers": args.workers, "threads": args.threads, "worker_class": "gthread"},
-        "frontline_background": (
-            "in the requests (no broker)"
-            if args.broker == "none"
-            else f"Celery broker {args.broker}, one worker process (-c 1)"
-        ),
+        "frontline_background": background.describe(),
         "seconds_per_scenario": args.seconds,
         "max_requests": args.max_requests,
         "load_at_start": load_average(),
         "systems": {},
     }
-    fl_info = frontline_prepare(fl_db, args.tickets, args.seed, args.reseed)
+    fl_info = frontline_prepare(fl_db, args.tickets, args.seed, args.reseed, background)
     report["frontline_seed"] = fl_info
     report["frontline_rows_at_start"] = {
         t: psql(fl_db, f"SELECT count(*) FROM {t}")[0][0]
@@ -928,7 +910,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     fx = frontline_fixtures(fl_db, args.tickets)
     if "frontline" in systems:
-        system = frontline_system(fl_db, args.tickets, args.workers, args.threads)
+        system = frontline_system(fl_db, args.tickets, args.workers, args.threads, background)
         log(f"frontline up on port {system.server.port}")
         report["systems"]["frontline"] = run_system(
             system, concurrencies, args.seconds, args.max_requests, scenarios, args.warmup

@@ -15,7 +15,7 @@ from pydantic import field_validator
 from frontline.accounts import selectors, services
 from frontline.accounts.models import SupportGroup, User
 from frontline.api.auth import request_actor
-from frontline.api.pagination import keyset_page
+from frontline.api.pagination import page_out
 from frontline.api.schemas import (
     InSchema,
     ListQuery,
@@ -189,10 +189,8 @@ def _update(actor: Actor, user: User, payload: UserUpdateIn) -> UserOut:
     summary="People the caller may see, by name",
 )
 def user_list(request: HttpRequest, query: Query[ListQuery]) -> UserPageOut:
-    page = keyset_page(
-        selectors.user_list(actor=request_actor(request)), limit=query.limit, cursor=query.cursor
-    )
-    return UserPageOut(items=[_user_out(u) for u in page.items], next_cursor=page.next_cursor)
+    users = selectors.user_list(actor=request_actor(request))
+    return page_out(UserPageOut, users, query, _user_out)
 
 
 @router.post(
@@ -252,10 +250,8 @@ def user_update(request: HttpRequest, user_id: int, payload: UserUpdateIn) -> Us
     summary="Support groups, by tier (agents; empty for end users)",
 )
 def group_list(request: HttpRequest, query: Query[ListQuery]) -> GroupPageOut:
-    page = keyset_page(
-        selectors.group_list(actor=request_actor(request)), limit=query.limit, cursor=query.cursor
-    )
-    return GroupPageOut(items=[_group_out(g) for g in page.items], next_cursor=page.next_cursor)
+    groups = selectors.group_list(actor=request_actor(request))
+    return page_out(GroupPageOut, groups, query, _group_out)
 
 
 @router.get(

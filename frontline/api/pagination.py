@@ -13,13 +13,15 @@ import base64
 import binascii
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.db.models import Q, QuerySet
+from ninja import Schema
 
 from frontline.core.errors import ValidationError
 
@@ -119,3 +121,27 @@ def keyset_page(qs: QuerySet[M], *, limit: int, cursor: str | None) -> Page[M]:
         return Page(items=rows, next_cursor=None)
     rows = rows[:limit]
     return Page(items=rows, next_cursor=_encode(qs, names, rows[-1]))
+
+
+# --- a list operation's page ------------------------------------------------------------------
+
+_P = TypeVar("_P", bound=Schema)
+
+
+class PageQuery(Protocol):
+    """What a list operation's query asks for (frontline.api.schemas.ListQuery)."""
+
+    @property
+    def limit(self) -> int: ...
+
+    @property
+    def cursor(self) -> str | None: ...
+
+
+def page_out(schema: type[_P], rows: QuerySet[M], query: PageQuery, item: Callable[[M], Any]) -> _P:
+    """The page of `rows` (in the selector's order) that `query` asks for, as `schema`, with
+    `item(row)` for each row."""
+    page = keyset_page(rows, limit=query.limit, cursor=query.cursor)
+    return schema.model_validate(
+        {"items": [item(row) for row in page.items], "next_cursor": page.next_cursor}
+    )

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
 from frontline.api.auth import request_actor
-from frontline.api.pagination import keyset_page
+from frontline.api.pagination import page_out
 from frontline.api.schemas import ListQuery, errors
 from frontline.tenants import selectors
 from frontline.tenants.models import Organization
@@ -45,14 +45,8 @@ def _organization_out(organization: Organization) -> OrganizationOut:
     summary="Organisations the caller may see, by name",
 )
 def organization_list(request: HttpRequest, query: Query[ListQuery]) -> OrganizationPageOut:
-    page = keyset_page(
-        selectors.organization_list(actor=request_actor(request)),
-        limit=query.limit,
-        cursor=query.cursor,
-    )
-    return OrganizationPageOut(
-        items=[_organization_out(o) for o in page.items], next_cursor=page.next_cursor
-    )
+    organizations = selectors.organization_list(actor=request_actor(request))
+    return page_out(OrganizationPageOut, organizations, query, _organization_out)
 
 
 @router.get(

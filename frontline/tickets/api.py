@@ -17,7 +17,7 @@ from pydantic import field_validator
 
 from frontline.accounts.models import User
 from frontline.api.auth import request_actor
-from frontline.api.pagination import keyset_page
+from frontline.api.pagination import keyset_page, page_out
 from frontline.api.responses import schema_data_response
 from frontline.api.schemas import (
     GroupRefOut,
@@ -274,15 +274,21 @@ def _attachment_out(attachment: Attachment, ticket: Ticket) -> AttachmentOut:
     )
 
 
+def _comment_data(comment: Comment) -> dict[str, Any]:
+    """CommentOut's data (as ticket_data is TicketOut's)."""
+    author = comment.author
+    return {
+        "id": comment.pk,
+        "body": comment.body,
+        "is_internal": comment.is_internal,
+        "author": {"id": author.pk, "name": author.full_name} if author is not None else None,
+        "channel": comment.channel,
+        "created_at": comment.created_at,
+    }
+
+
 def _comment_out(comment: Comment) -> CommentOut:
-    return CommentOut(
-        id=comment.pk,
-        body=comment.body,
-        is_internal=comment.is_internal,
-        author=person_ref(comment.author),
-        channel=comment.channel,
-        created_at=comment.created_at,
-    )
+    return CommentOut(**_comment_data(comment))
 
 
 def _escalation_out(escalation: Escalation) -> EscalationOut:
@@ -431,6 +437,12 @@ class TicketListQuery(ListQuery):
 # --- operations ------------------------------------------------------------------------------
 
 
+def _actor_and_ticket(request: HttpRequest, ref: str) -> tuple[Actor, Ticket]:
+    """The caller, and the ticket `ref` as they may see it (selectors.ticket_get: 404 if not)."""
+    actor = request_actor(request)
+    return actor, selectors.ticket_get(actor=actor, ref=ref)
+
+
 def _loaded_user(request: HttpRequest) -> User | None:
     """The User that Bearer authentication read for this request (with its organisation), or
     None (a browser session's user is a lazy object: the services read what they need)."""
@@ -484,8 +496,8 @@ def ticket_create(request: HttpRequest, payload: TicketCreateIn) -> HttpResponse
     summary="One ticket",
 )
 def ticket_detail(request: HttpRequest, ref: Ref) -> TicketOut:
-    actor = request_actor(request)
-    return ticket_out(selectors.ticket_get(actor=actor, ref=ref), actor)
+    actor, ticket = _actor_and_ticket(request, ref)
+    return ticket_out(ticket, actor)
 
 
 @router.patch(
@@ -525,17 +537,7 @@ def comment_create(request: HttpRequest, ref: Ref, payload: CommentIn) -> HttpRe
     if user is not None and comment.author_id == user.pk:
         # The author is the signed-in user, already loaded: no query to name them.
         Comment.author.field.set_cached_value(comment, user)
-    data = {
-        "id": comment.pk,
-        "body": comment.body,
-        "is_internal": comment.is_internal,
-        "author": {"id": comment.author.pk, "name": comment.author.full_name}
-        if comment.author is not None
-        else None,
-        "channel": comment.channel,
-        "created_at": comment.created_at,
-        "ticket_version": ticket.version,
-    }
+    data = {**_comment_data(comment), "ticket_version": ticket.version}
     # CommentCreatedOut's data, rendered without validating it again (as ticket_data).
     return schema_data_response(request, data, status=201)
 
@@ -546,12 +548,9 @@ def comment_create(request: HttpRequest, ref: Ref, payload: CommentIn) -> HttpRe
     summary="Comments, oldest first (end users never see internal notes)",
 )
 def comment_list(request: HttpRequest, ref: Ref, query: Query[ListQuery]) -> CommentPageOut:
-    actor = request_actor(request)
-    ticket = selectors.ticket_get(actor=actor, ref=ref)
-    page = keyset_page(
-        selectors.comment_list(actor=actor, ticket=ticket), limit=query.limit, cursor=query.cursor
-    )
-    return CommentPageOut(items=[_comment_out(c) for c in page.items], next_cursor=page.next_cursor)
+    actor, ticket = _actor_and_ticket(request, ref)
+    comments = selectors.comment_list(actor=actor, ticket=ticket)
+    return page_out(CommentPageOut, comments, query, _comment_out)
 
 
 @router.post(
@@ -563,8 +562,7 @@ def attachment_create(
     request: HttpRequest, ref: Ref, file: File[UploadedFile]
 ) -> Status[AttachmentOut]:
     """Files larger than the configured limit (FRONTLINE_MAX_ATTACHMENT_BYTES) get 422."""
-    actor = request_actor(request)
-    ticket = selectors.ticket_get(actor=actor, ref=ref)
+    actor, ticket = _actor_and_ticket(request, ref)
     attachment = services.attachment_add(
         actor=actor,
         ticket=ticket,
@@ -581,8 +579,7 @@ def attachment_create(
     summary="Download an attachment (always as a file; HTML and SVG as application/octet-stream)",
 )
 def attachment_download(request: HttpRequest, ref: Ref, uid: str) -> HttpResponseBase:
-    actor = request_actor(request)
-    ticket = selectors.ticket_get(actor=actor, ref=ref)
+    actor, ticket = _actor_and_ticket(request, ref)
     return attachment_response(selectors.attachment_get(actor=actor, ticket=ticket, uid=uid))
 
 
@@ -592,16 +589,9 @@ def attachment_download(request: HttpRequest, ref: Ref, uid: str) -> HttpRespons
     summary="Attachments, oldest first, with their download URLs",
 )
 def attachment_list(request: HttpRequest, ref: Ref, query: Query[ListQuery]) -> AttachmentPageOut:
-    actor = request_actor(request)
-    ticket = selectors.ticket_get(actor=actor, ref=ref)
-    page = keyset_page(
-        selectors.attachment_list(actor=actor, ticket=ticket),
-        limit=query.limit,
-        cursor=query.cursor,
-    )
-    return AttachmentPageOut(
-        items=[_attachment_out(a, ticket) for a in page.items], next_cursor=page.next_cursor
-    )
+    actor, ticket = _actor_and_ticket(request, ref)
+    attachments = selectors.attachment_list(actor=actor, ticket=ticket)
+    return page_out(AttachmentPageOut, attachments, query, lambda a: _attachment_out(a, ticket))
 
 
 @router.post(
@@ -610,8 +600,7 @@ def attachment_list(request: HttpRequest, ref: Ref, query: Query[ListQuery]) -> 
     summary="Assign to a group and/or an agent (agents)",
 )
 def ticket_assign(request: HttpRequest, ref: Ref, payload: AssignIn) -> TicketOut:
-    actor = request_actor(request)
-    ticket = selectors.ticket_get(actor=actor, ref=ref)
+    actor, ticket = _actor_and_ticket(request, ref)
     ticket = services.ticket_assign(
         actor=actor,
         ticket=ticket,
@@ -630,8 +619,7 @@ def ticket_assign(request: HttpRequest, ref: Ref, payload: AssignIn) -> TicketOu
 def ticket_escalate(
     request: HttpRequest, ref: Ref, payload: EscalateIn
 ) -> Status[EscalationResultOut]:
-    actor = request_actor(request)
-    ticket = selectors.ticket_get(actor=actor, ref=ref)
+    actor, ticket = _actor_and_ticket(request, ref)
     escalation = services.ticket_escalate(
         actor=actor,
         ticket=ticket,
@@ -657,8 +645,7 @@ def ticket_escalate(
     summary="Move a ticket along the workflow (agents)",
 )
 def ticket_transition(request: HttpRequest, ref: Ref, payload: TransitionIn) -> TicketOut:
-    actor = request_actor(request)
-    ticket = selectors.ticket_get(actor=actor, ref=ref)
+    actor, ticket = _actor_and_ticket(request, ref)
     ticket = services.ticket_transition(
         actor=actor,
         ticket=ticket,
@@ -677,8 +664,7 @@ def ticket_transition(request: HttpRequest, ref: Ref, payload: TransitionIn) -> 
     summary="Resolve (agents)",
 )
 def ticket_resolve(request: HttpRequest, ref: Ref, payload: ResolveIn) -> TicketOut:
-    actor = request_actor(request)
-    ticket = selectors.ticket_get(actor=actor, ref=ref)
+    actor, ticket = _actor_and_ticket(request, ref)
     ticket = services.ticket_resolve(
         actor=actor,
         ticket=ticket,
@@ -695,8 +681,7 @@ def ticket_resolve(request: HttpRequest, ref: Ref, payload: ResolveIn) -> Ticket
     summary="Close a resolved ticket (agents)",
 )
 def ticket_close(request: HttpRequest, ref: Ref, payload: OptionalVersion = None) -> TicketOut:
-    actor = request_actor(request)
-    ticket = selectors.ticket_get(actor=actor, ref=ref)
+    actor, ticket = _actor_and_ticket(request, ref)
     ticket = services.ticket_close(
         actor=actor, ticket=ticket, expected_version=payload.version if payload else None
     )
@@ -709,8 +694,7 @@ def ticket_close(request: HttpRequest, ref: Ref, payload: OptionalVersion = None
     summary="Reopen a resolved ticket within the reopen window (requester or agent)",
 )
 def ticket_reopen(request: HttpRequest, ref: Ref, payload: ReopenIn) -> TicketOut:
-    actor = request_actor(request)
-    ticket = selectors.ticket_get(actor=actor, ref=ref)
+    actor, ticket = _actor_and_ticket(request, ref)
     ticket = services.ticket_reopen(
         actor=actor, ticket=ticket, reason=payload.reason, expected_version=payload.version
     )
@@ -723,8 +707,7 @@ def ticket_reopen(request: HttpRequest, ref: Ref, payload: ReopenIn) -> TicketOu
     summary="Confirm the resolution: the ticket is closed (requester or agent)",
 )
 def ticket_confirm(request: HttpRequest, ref: Ref, payload: OptionalVersion = None) -> TicketOut:
-    actor = request_actor(request)
-    ticket = selectors.ticket_get(actor=actor, ref=ref)
+    actor, ticket = _actor_and_ticket(request, ref)
     ticket = services.ticket_confirm_resolution(
         actor=actor, ticket=ticket, expected_version=payload.version if payload else None
     )
@@ -737,8 +720,7 @@ def ticket_confirm(request: HttpRequest, ref: Ref, payload: OptionalVersion = No
     summary="Everything that happened to the ticket, oldest first (end users: public events)",
 )
 def ticket_timeline(request: HttpRequest, ref: Ref) -> TimelineOut:
-    actor = request_actor(request)
-    ticket = selectors.ticket_get(actor=actor, ref=ref)
+    actor, ticket = _actor_and_ticket(request, ref)
     entries = selectors.ticket_timeline(actor=actor, ticket=ticket)
     return TimelineOut(
         items=[
@@ -769,13 +751,6 @@ def ticket_timeline(request: HttpRequest, ref: Ref) -> TimelineOut:
     summary="Escalations with their handoff notes, newest first (agents; empty for end users)",
 )
 def escalation_list(request: HttpRequest, ref: Ref, query: Query[ListQuery]) -> EscalationPageOut:
-    actor = request_actor(request)
-    ticket = selectors.ticket_get(actor=actor, ref=ref)
-    page = keyset_page(
-        selectors.escalation_list(actor=actor, ticket=ticket),
-        limit=query.limit,
-        cursor=query.cursor,
-    )
-    return EscalationPageOut(
-        items=[_escalation_out(e) for e in page.items], next_cursor=page.next_cursor
-    )
+    actor, ticket = _actor_and_ticket(request, ref)
+    escalations = selectors.escalation_list(actor=actor, ticket=ticket)
+    return page_out(EscalationPageOut, escalations, query, _escalation_out)

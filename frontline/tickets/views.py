@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.db import transaction
@@ -17,6 +18,7 @@ from django.db.models import Q
 from django.forms.renderers import DjangoTemplates
 from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -60,10 +62,7 @@ QUEUE_TITLES = {
     "open": "All open tickets",
     "all": "All tickets",
 }
-# Served as-is (and only ever as a download); everything else is application/octet-stream so a
-# browser never renders an uploaded .html or .svg in our origin.
-
-Write = Callable[[dict[str, Any]], object]
+F = TypeVar("F", bound=DeskForm)
 
 
 def _partial(request: ActorRequest) -> bool:
@@ -235,32 +234,57 @@ def _action_forms(ticket: Ticket) -> dict[str, DeskForm]:
     }
 
 
-# The actions whose forms the ticket page loads on demand:
-# name -> (summary, form class, whether the form takes the pick lists).
-LAZY_ACTIONS: dict[str, tuple[str, Callable[..., DeskForm], bool]] = {
-    "assign": ("Assign", AssignForm, True),
-    "escalate": ("Escalate", EscalateForm, True),
-    "edit": ("Edit details", UpdateForm, True),
-    "merge": ("Merge into another ticket", MergeForm, False),
-    "parent": ("Set parent", ParentForm, False),
-    "watcher": ("Add a watcher", WatcherForm, True),
+@dataclass(frozen=True, slots=True)
+class ActionSlot:
+    """An action's place on the ticket page: its closed stub (_action_lazy.html) or its open form
+    (_action_<name>.html, framed by _action_form.html)."""
+
+    name: str
+    label: str
+    url: str
+
+
+# The actions whose forms the ticket page loads on demand: name -> (label, URL name).
+LAZY_ACTIONS: dict[str, tuple[str, str]] = {
+    "assign": ("Assign", "tickets:ticket-assign"),
+    "escalate": ("Escalate", "tickets:ticket-escalate"),
+    "edit": ("Edit details", "tickets:ticket-update"),
+    "merge": ("Merge into another ticket", "tickets:ticket-merge"),
+    "parent": ("Set parent", "tickets:ticket-link-parent"),
+    "watcher": ("Add a watcher", "tickets:watcher-add"),
 }
+# The forms that offer the pick lists of groups, agents and categories (they take DeskChoices).
+PICK_LIST_FORMS = (AssignForm, EscalateForm, UpdateForm, WatcherForm)
 
 
-def _action_form_page(request: ActorRequest, ticket: Ticket, name: str) -> HttpResponse:
+def _slot(ticket: Ticket, name: str) -> ActionSlot:
+    label, url_name = LAZY_ACTIONS[name]
+    return ActionSlot(name=name, label=label, url=reverse(url_name, args=[ticket.number]))
+
+
+def _desk_form(
+    request: ActorRequest, ticket: Ticket, form_class: type[F], *, bound: bool = False
+) -> F:
+    """`form_class` for `ticket`: bound to what was posted, or empty to be drawn."""
+    kwargs: dict[str, Any] = {"ticket": ticket}
+    if issubclass(form_class, PICK_LIST_FORMS):
+        kwargs["choices"] = DeskChoices(request.actor)
+    if bound:
+        return form_class(request.POST, request.FILES, **kwargs)
+    return form_class(renderer=FAST_SELECTS, **kwargs)
+
+
+def _action_form_page(
+    request: ActorRequest, ticket: Ticket, name: str, form_class: type[DeskForm]
+) -> HttpResponse:
     """GET of an action's URL: its form, open. htmx swaps it in place of the closed stub on
     the ticket page; without JavaScript it is a page of its own that posts to the same URL."""
-    title, form_class, needs_choices = LAZY_ACTIONS[name]
-    kwargs: dict[str, Any] = {"ticket": ticket, "renderer": FAST_SELECTS}
-    if needs_choices:
-        kwargs["choices"] = DeskChoices(request.actor)
     context = {
-        "form": form_class(**kwargs),
+        "form": _desk_form(request, ticket, form_class),
         "ticket": ticket,
         "me": request.actor.user_id,
         "open": True,
-        "action_title": title,
-        "action_name": name,
+        "action": _slot(ticket, name),
     }
     if _partial(request):
         return _render(request, f"tickets/partials/_action_{name}.html", context)
@@ -312,6 +336,7 @@ def _detail_response(
         "watchers": links.watchers,
         "is_watching": any(w.pk == actor.user_id for w in links.watchers),
         "forms": forms,
+        "actions": {name: _slot(ticket, name) for name in LAZY_ACTIONS},
         "category_names": _CategoryNames(DeskChoices(actor)),
         "notice": notice,
         "me": actor.user_id,
@@ -320,29 +345,43 @@ def _detail_response(
     return _render(request, template, context, status=status)
 
 
-def _act(
-    request: ActorRequest, ticket: Ticket, name: str, form: DeskForm, write: Write, notice: str
+def _ticket_action(
+    request: ActorRequest,
+    ref: str,
+    name: str,
+    form_class: type[F],
+    write: Callable[[Ticket, F], object],
+    notice: str,
+    *,
+    errors_in: str = "",
 ) -> HttpResponse:
-    """Run one ticket action: validate the form, call the service, answer.
+    """One ticket action. GET (the actions of LAZY_ACTIONS): its form, open. POST: the form
+    bound to what was sent and, once it is valid, `write(ticket, form)`: the service call.
 
     Success: the refreshed ticket body (htmx) or a redirect to the ticket page (PRG).
     ValidationError: the form again with its messages, 422. Conflict: the form again with the
-    conflict message, 409; the service wrote nothing."""
-    if form.is_valid():
-        try:
-            write(form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-            return _failed(request, ticket, name, form, 422)
-        except Conflict:
-            form.conflict = True
-            return _failed(request, ticket, name, form, 409)
-        if _partial(request):
-            fresh = selectors.ticket_get(actor=request.actor, ref=ticket.pk)
-            return _detail_response(request, fresh, partial=True, notice=notice)
-        messages.success(request, notice)
-        return redirect("tickets:ticket-detail", ref=ticket.number)
-    return _failed(request, ticket, name, form, 422)
+    conflict message, 409; the service wrote nothing. The form shows them in the place of the
+    action `errors_in` (default: `name`)."""
+    ticket = selectors.ticket_get(actor=request.actor, ref=ref)
+    if request.method == "GET":
+        return _action_form_page(request, ticket, name, form_class)
+    form = _desk_form(request, ticket, form_class, bound=True)
+    shown_in = errors_in or name
+    if not form.is_valid():
+        return _failed(request, ticket, shown_in, form, 422)
+    try:
+        write(ticket, form)
+    except ValidationError as exc:
+        form.add_service_errors(exc)
+        return _failed(request, ticket, shown_in, form, 422)
+    except Conflict:
+        form.conflict = True
+        return _failed(request, ticket, shown_in, form, 409)
+    if _partial(request):
+        fresh = selectors.ticket_get(actor=request.actor, ref=ticket.pk)
+        return _detail_response(request, fresh, partial=True, notice=notice)
+    messages.success(request, notice)
+    return redirect("tickets:ticket-detail", ref=ticket.number)
 
 
 def _failed(
@@ -350,7 +389,9 @@ def _failed(
 ) -> HttpResponse:
     if _partial(request):
         # Only the action's form is replaced, so what the agent typed stays in place.
-        context = {"form": form, "ticket": ticket, "me": request.actor.user_id}
+        context: dict[str, Any] = {"form": form, "ticket": ticket, "me": request.actor.user_id}
+        if name in LAZY_ACTIONS:
+            context["action"] = _slot(ticket, name)
         response = _render(request, f"tickets/partials/_action_{name}.html", context, status)
         response["HX-Retarget"] = f"#action-{name}"
         response["HX-Reswap"] = "outerHTML"
@@ -370,10 +411,8 @@ def _ticket_by_number(request: ActorRequest, number: str, field: str) -> Ticket:
 @require_POST
 @agent_required
 def comment_add(request: ActorRequest, ref: str) -> HttpResponse:
-    ticket = selectors.ticket_get(actor=request.actor, ref=ref)
-    form = ReplyForm(request.POST, request.FILES, ticket=ticket)
-
-    def write(data: dict[str, Any]) -> object:
+    def write(ticket: Ticket, form: ReplyForm) -> object:
+        data = form.cleaned_data
         files = [services.NewFile(f.name or "", content=f, content_type=f.content_type or "")
                  for f in data["attachments"]]  # fmt: skip
         return services.comment_add(
@@ -384,48 +423,37 @@ def comment_add(request: ActorRequest, ref: str) -> HttpResponse:
             files=files,
         )
 
-    notice = "Internal note added." if form.data.get("visibility") == "internal" else "Reply sent."
-    return _act(request, ticket, "reply", form, write, notice)
+    internal = request.POST.get("visibility") == "internal"
+    notice = "Internal note added." if internal else "Reply sent."
+    return _ticket_action(request, ref, "reply", ReplyForm, write, notice)
 
 
 @require_http_methods(["GET", "POST"])
 @agent_required
 def ticket_assign(request: ActorRequest, ref: str) -> HttpResponse:
-    ticket = selectors.ticket_get(actor=request.actor, ref=ref)
-    if request.method == "GET":
-        return _action_form_page(request, ticket, "assign")
-    form = AssignForm(request.POST, ticket=ticket, choices=DeskChoices(request.actor))
-    # The same action serves the "Assign to me" button, which shows its errors next to itself.
-    name = "take" if request.POST.get("take") else "assign"
-    return _act(
-        request,
-        ticket,
-        name,
-        form,
-        lambda data: services.ticket_assign(
+    def write(ticket: Ticket, form: AssignForm) -> object:
+        data = form.cleaned_data
+        return services.ticket_assign(
             actor=request.actor,
             ticket=ticket,
             expected_version=data["version"],
             group_id=data["group_id"],
             assignee_id=data["assignee_id"],
-        ),
-        "Assignment saved.",
+        )
+
+    # The same action serves the "Assign to me" button, which shows its errors next to itself.
+    take = "take" if request.POST.get("take") else ""
+    return _ticket_action(
+        request, ref, "assign", AssignForm, write, "Assignment saved.", errors_in=take
     )
 
 
 @require_http_methods(["GET", "POST"])
 @agent_required
 def ticket_escalate(request: ActorRequest, ref: str) -> HttpResponse:
-    ticket = selectors.ticket_get(actor=request.actor, ref=ref)
-    if request.method == "GET":
-        return _action_form_page(request, ticket, "escalate")
-    form = EscalateForm(request.POST, ticket=ticket, choices=DeskChoices(request.actor))
-    return _act(
-        request,
-        ticket,
-        "escalate",
-        form,
-        lambda data: services.ticket_escalate(
+    def write(ticket: Ticket, form: EscalateForm) -> object:
+        data = form.cleaned_data
+        return services.ticket_escalate(
             actor=request.actor,
             ticket=ticket,
             expected_version=data["version"],
@@ -435,22 +463,18 @@ def ticket_escalate(request: ActorRequest, ref: str) -> HttpResponse:
             diagnosis=data["diagnosis"],
             steps_tried=data["steps_tried"],
             reason=data["reason"],
-        ),
-        "Ticket escalated; the handoff note is at the top of the ticket.",
-    )
+        )
+
+    notice = "Ticket escalated; the handoff note is at the top of the ticket."
+    return _ticket_action(request, ref, "escalate", EscalateForm, write, notice)
 
 
 @require_POST
 @agent_required
 def ticket_transition(request: ActorRequest, ref: str) -> HttpResponse:
-    ticket = selectors.ticket_get(actor=request.actor, ref=ref)
-    form = TransitionForm(request.POST, ticket=ticket)
-    return _act(
-        request,
-        ticket,
-        "status",
-        form,
-        lambda data: services.ticket_transition(
+    def write(ticket: Ticket, form: TransitionForm) -> object:
+        data = form.cleaned_data
+        return services.ticket_transition(
             actor=request.actor,
             ticket=ticket,
             expected_version=data["version"],
@@ -458,102 +482,73 @@ def ticket_transition(request: ActorRequest, ref: str) -> HttpResponse:
             resolution_code=data["resolution_code"],
             resolution_notes=data["resolution_notes"],
             reason=data["reason"],
-        ),
-        "Status changed.",
-    )
+        )
+
+    return _ticket_action(request, ref, "status", TransitionForm, write, "Status changed.")
 
 
 @require_http_methods(["GET", "POST"])
 @agent_required
 def ticket_update(request: ActorRequest, ref: str) -> HttpResponse:
-    ticket = selectors.ticket_get(actor=request.actor, ref=ref)
-    if request.method == "GET":
-        return _action_form_page(request, ticket, "edit")
-    form = UpdateForm(request.POST, ticket=ticket, choices=DeskChoices(request.actor))
-
-    def write(data: dict[str, Any]) -> object:
+    def write(ticket: Ticket, form: UpdateForm) -> object:
         changes = form.changes()
         if not changes:
             return ticket
         return services.ticket_update(
             actor=request.actor,
             ticket=ticket,
-            expected_version=data["version"],
+            expected_version=form.cleaned_data["version"],
             changes=changes,
         )
 
-    return _act(request, ticket, "edit", form, write, "Ticket details saved.")
+    return _ticket_action(request, ref, "edit", UpdateForm, write, "Ticket details saved.")
 
 
 @require_http_methods(["GET", "POST"])
 @agent_required
 def ticket_merge(request: ActorRequest, ref: str) -> HttpResponse:
-    ticket = selectors.ticket_get(actor=request.actor, ref=ref)
-    if request.method == "GET":
-        return _action_form_page(request, ticket, "merge")
-    form = MergeForm(request.POST, ticket=ticket)
-
-    def write(data: dict[str, Any]) -> object:
+    def write(ticket: Ticket, form: MergeForm) -> object:
+        data = form.cleaned_data
         target = _ticket_by_number(request, data["target"], "target")
         return services.ticket_merge(
             actor=request.actor, source=ticket, target=target, expected_version=data["version"]
         )
 
-    return _act(request, ticket, "merge", form, write, "Merged; this ticket is closed.")
+    return _ticket_action(request, ref, "merge", MergeForm, write, "Merged; this ticket is closed.")
 
 
 @require_http_methods(["GET", "POST"])
 @agent_required
 def ticket_link_parent(request: ActorRequest, ref: str) -> HttpResponse:
-    ticket = selectors.ticket_get(actor=request.actor, ref=ref)
-    if request.method == "GET":
-        return _action_form_page(request, ticket, "parent")
-    form = ParentForm(request.POST, ticket=ticket)
-
-    def write(data: dict[str, Any]) -> object:
+    def write(ticket: Ticket, form: ParentForm) -> object:
+        data = form.cleaned_data
         number = data["parent"].strip()
         parent = _ticket_by_number(request, number, "parent") if number else None
         return services.ticket_link_parent(
             actor=request.actor, ticket=ticket, parent=parent, expected_version=data["version"]
         )
 
-    return _act(request, ticket, "parent", form, write, "Parent link saved.")
+    return _ticket_action(request, ref, "parent", ParentForm, write, "Parent link saved.")
 
 
 @require_http_methods(["GET", "POST"])
 @agent_required
 def watcher_add(request: ActorRequest, ref: str) -> HttpResponse:
-    ticket = selectors.ticket_get(actor=request.actor, ref=ref)
-    if request.method == "GET":
-        return _action_form_page(request, ticket, "watcher")
-    form = WatcherForm(request.POST, ticket=ticket, choices=DeskChoices(request.actor))
-    return _act(
-        request,
-        ticket,
-        "watcher",
-        form,
-        lambda data: services.watcher_add(
-            actor=request.actor, ticket=ticket, user_id=data["user_id"]
-        ),
-        "Watcher added.",
-    )
+    def write(ticket: Ticket, form: WatcherForm) -> object:
+        user_id = form.cleaned_data["user_id"]
+        return services.watcher_add(actor=request.actor, ticket=ticket, user_id=user_id)
+
+    return _ticket_action(request, ref, "watcher", WatcherForm, write, "Watcher added.")
 
 
 @require_POST
 @agent_required
 def watcher_remove(request: ActorRequest, ref: str) -> HttpResponse:
-    ticket = selectors.ticket_get(actor=request.actor, ref=ref)
-    form = WatcherForm(request.POST, ticket=ticket, choices=DeskChoices(request.actor))
-    return _act(
-        request,
-        ticket,
-        "watcher",
-        form,
-        lambda data: services.watcher_remove(
-            actor=request.actor, ticket=ticket, user_id=data["user_id"]
-        ),
-        "Watcher removed.",
-    )
+    def write(ticket: Ticket, form: WatcherForm) -> object:
+        user_id = form.cleaned_data["user_id"]
+        return services.watcher_remove(actor=request.actor, ticket=ticket, user_id=user_id)
+
+    return _ticket_action(request, ref, "watcher", WatcherForm, write, "Watcher removed.")
 
 
 # --- phone log -------------------------------------------------------------------------------
