@@ -7,10 +7,16 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import URLPattern, path
 
+from frontline.core.access import Actor
+from frontline.core.errors import FrontlineError, NotFound, PermissionDenied, ValidationError
 from frontline.mail import models
+from frontline.mail.outbound import ResendResult, outbound_resend
 
 
 class MailboxAdminForm(forms.ModelForm[models.Mailbox]):
@@ -36,6 +42,8 @@ class MailboxAdminForm(forms.ModelForm[models.Mailbox]):
             "imap_host",
             "imap_port",
             "imap_security",
+            "imap_ca_file",
+            "imap_allow_untrusted",
             "imap_username",
             "imap_password_env",
             "imap_folder",
@@ -92,7 +100,6 @@ class MailboxAdmin(admin.ModelAdmin[models.Mailbox]):
         password = form.cleaned_data.get("imap_password") or ""
         if password or form.cleaned_data.get("clear_imap_password"):
             from frontline.accounts.selectors import actor_for_user
-            from frontline.core.errors import FrontlineError
             from frontline.mail.credentials import mailbox_password_set
 
             try:
@@ -178,12 +185,28 @@ class NotificationTemplateAdmin(admin.ModelAdmin[models.NotificationTemplate]):
 
 @admin.register(models.OutboundMail)
 class OutboundMailAdmin(admin.ModelAdmin[models.OutboundMail]):
-    """The sent-mail log: read-only (it is a record of what left, not something to edit)."""
+    """The sent-mail log: read-only (it is a record of what left, not something to edit), except
+    that an administrator sends failed notifications again once the cause is fixed: the
+    "resend" action on the list, or the button on a failed row's page (POST only, CSRF-checked,
+    through outbound.outbound_resend, which checks the role and the organisation)."""
 
-    list_display = ["created_at", "event", "recipient", "ticket", "status", "attempts"]
+    list_display = ["created_at", "event", "recipient", "ticket", "status", "attempts", "error"]
     list_filter = ["status", "event"]
     search_fields = ["recipient", "message_id", "ticket__number"]
     raw_id_fields = ["ticket", "comment", "mailbox"]
+    list_select_related = ["ticket"]
+    actions = ["resend"]
+
+    @admin.display(description="Last error")
+    def error(self, obj: models.OutboundMail) -> str:
+        return obj.reason[:100]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[models.OutboundMail]:
+        """Only the organisations the signed-in person serves (another organisation's mail
+        does not exist for them, as everywhere else)."""
+        queryset = super().get_queryset(request)
+        visible: QuerySet[models.OutboundMail] = queryset.visible_to(_actor(request))  # type: ignore[attr-defined]
+        return visible
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -197,6 +220,57 @@ class OutboundMailAdmin(admin.ModelAdmin[models.OutboundMail]):
         self, request: HttpRequest, obj: models.OutboundMail | None = None
     ) -> bool:
         return False
+
+    def get_urls(self) -> list[URLPattern]:
+        resend = path(
+            "<int:outbound_id>/resend/",
+            self.admin_site.admin_view(self.resend_view),
+            name="mail_outboundmail_resend",
+        )
+        return [resend, *super().get_urls()]
+
+    def _report(self, request: HttpRequest, result: ResendResult) -> None:
+        if result.resent:
+            names = ", ".join(f"#{row.pk} to {row.recipient}" for row in result.resent)
+            self.message_user(
+                request,
+                f"Queued again for sending: {names}.",
+                messages.SUCCESS,
+            )
+        for skip in result.skipped:
+            self.message_user(request, str(skip), messages.WARNING)
+
+    @admin.action(description="Resend the selected failed notifications")
+    def resend(self, request: HttpRequest, queryset: QuerySet[models.OutboundMail]) -> None:
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+        try:
+            result = outbound_resend(actor=_actor(request), outbound_ids=ids)
+        except FrontlineError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
+        self._report(request, result)
+
+    def resend_view(self, request: HttpRequest, outbound_id: int) -> HttpResponse:
+        """The button on a failed notification's page: resend that one, back to its page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        try:
+            result = outbound_resend(actor=_actor(request), outbound_ids=[outbound_id])
+        except NotFound as exc:
+            raise Http404(exc.message) from None
+        except PermissionDenied as exc:
+            raise DjangoPermissionDenied(exc.message) from None
+        except ValidationError as exc:  # not failed (a second click, another admin), the cap
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            self._report(request, result)
+        return redirect("admin:mail_outboundmail_change", outbound_id)
+
+
+def _actor(request: HttpRequest) -> Actor:
+    from frontline.accounts.selectors import actor_for_user
+
+    return actor_for_user(request.user)  # type: ignore[arg-type]
 
 
 @admin.register(models.FailedMail)
@@ -233,7 +307,6 @@ class FailedMailAdmin(admin.ModelAdmin[models.FailedMail]):
     @admin.action(description="Retry the selected messages")
     def retry(self, request: HttpRequest, queryset: QuerySet[models.FailedMail]) -> None:
         from frontline.accounts.selectors import actor_for_user
-        from frontline.core.errors import FrontlineError
         from frontline.mail.ingest import failed_mail_retry
 
         actor = actor_for_user(request.user)  # type: ignore[arg-type]

@@ -10,6 +10,11 @@ No lost and no doubled mail:
   next poll ingests it again and gets "duplicate" (idempotent by Message-ID), then flags it.
 One mailbox's failure (wrong password, server down) is recorded in its `last_error` and does not
 stop the others.
+
+TLS (IMAPS, STARTTLS) verifies the server's certificate chain and host name, against the system's
+CAs or the mailbox's `imap_ca_file`: Python's imaplib alone would accept any certificate, and with
+it anyone on the path could read the IMAP password. `imap_allow_untrusted` is the admin's explicit
+way out for a server with a certificate nobody can check (a test box, an appliance).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import imaplib
 import logging
 import socket
+import ssl
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -102,15 +108,36 @@ class FetchAllReport:
         return "\n".join(str(r) for r in self.reports)
 
 
+def tls_context(mailbox: Mailbox) -> ssl.SSLContext:
+    """How `mailbox` checks its IMAP server's certificate: the system's CAs (or `imap_ca_file`)
+    and the host name, unless the admin allowed an untrusted certificate. MailCredentialError
+    when the CA file cannot be read."""
+    if mailbox.imap_allow_untrusted:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    ca_file = mailbox.imap_ca_file.strip()
+    try:
+        return ssl.create_default_context(cafile=ca_file or None)
+    except (OSError, ssl.SSLError) as exc:  # missing, unreadable, or not PEM certificates
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise MailCredentialError(
+            f"Mailbox {mailbox.address}: the IMAP CA file {ca_file} cannot be used ({detail})."
+        ) from exc
+
+
 def _client(mailbox: Mailbox) -> BaseMailBox:
     host, port = mailbox.imap_host, mailbox.imap_port
     if not host:
         raise MailCredentialError(f"Mailbox {mailbox.address} has no IMAP host.")
     box: BaseMailBox
     if mailbox.imap_security == Mailbox.Security.SSL:
-        box = MailBox(host, port=port, timeout=TIMEOUT_SECONDS)
+        box = MailBox(host, port=port, timeout=TIMEOUT_SECONDS, ssl_context=tls_context(mailbox))
     elif mailbox.imap_security == Mailbox.Security.STARTTLS:
-        box = MailBoxStartTls(host, port=port, timeout=TIMEOUT_SECONDS)
+        box = MailBoxStartTls(
+            host, port=port, timeout=TIMEOUT_SECONDS, ssl_context=tls_context(mailbox)
+        )
     else:
         box = MailBoxUnencrypted(host, port=port, timeout=TIMEOUT_SECONDS)
     box.email_message_class = _RawMessage
@@ -140,6 +167,12 @@ def _error_text(exc: BaseException) -> str:
         return exc.message
     if isinstance(exc, socket.timeout | TimeoutError):
         return "IMAP server did not answer in time."
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (
+            f"The IMAP server's certificate is not trusted: {exc.verify_message or exc}. Set the "
+            "mailbox's CA file to the certificate of the CA that issued it (or the server's own), "
+            "or, on a network you control, allow an untrusted certificate."
+        )[:1000]
     text = str(exc) or exc.__class__.__name__
     return f"{exc.__class__.__name__}: {text}"[:1000]
 

@@ -19,7 +19,10 @@ class Mailbox(TimeStamped):
 
     `organization` empty means a shared mailbox: the sender's mail domain (OrganizationMailDomain)
     picks the organisation. The IMAP password is never stored in clear: either the name of an
-    environment variable (`imap_password_env`) or a Fernet token (`imap_password_encrypted`)."""
+    environment variable (`imap_password_env`) or a Fernet token (`imap_password_encrypted`).
+    Over TLS (IMAPS, STARTTLS) the server's certificate and host name are verified against the
+    system's CAs, or `imap_ca_file` (a private CA, a self-signed server); `imap_allow_untrusted`
+    turns verification off, for a server on a network the admin controls."""
 
     objects: ClassVar[Any] = ConfigQuerySet.as_manager()
 
@@ -55,6 +58,25 @@ class Mailbox(TimeStamped):
     imap_host = models.CharField(max_length=255, blank=True)
     imap_port = models.PositiveIntegerField(default=993)
     imap_security = models.CharField(max_length=10, choices=Security.choices, default=Security.SSL)
+    imap_ca_file = models.CharField(
+        "IMAP CA file",
+        max_length=500,
+        blank=True,
+        help_text=(
+            "Path of a PEM file, on the machines that fetch mail, with the CA certificate (or the "
+            "server's own self-signed certificate) to trust for this server. Empty: the "
+            "system's trusted CAs."
+        ),
+    )
+    imap_allow_untrusted = models.BooleanField(
+        "Allow an untrusted IMAP certificate",
+        default=False,
+        help_text=(
+            "Accept whatever certificate the server shows (self-signed, expired, issued for "
+            "another name): the connection is encrypted but anyone on the way could read the "
+            "password. Only for a server on a network you control; a CA file is safer."
+        ),
+    )
     imap_username = models.CharField(max_length=255, blank=True)
     imap_password_env = models.CharField(
         max_length=100,

@@ -6,6 +6,9 @@ comes back is recognised (SECURITY 30). Header values made from user data (subje
 folded onto one line first (SECURITY 18); Django's BadHeaderError is the second line of defence and
 is treated as a permanent failure. Threading follows RFC 5322 section 3.6.4: In-Reply-To names the
 message that started the ticket's thread, References the recent chain (bounded).
+
+A notification that ended as failed (the relay refused it, or was down through every retry) keeps
+its text; an administrator sends it again with `outbound_resend` once the cause is fixed.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from __future__ import annotations
 import logging
 import smtplib
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import formataddr, make_msgid, parseaddr
 
@@ -28,6 +31,7 @@ from django.utils import timezone
 
 from frontline.core import config_cache
 from frontline.core.access import Actor
+from frontline.core.errors import NotFound, PermissionDenied, ValidationError
 from frontline.core.events import event_record
 from frontline.core.models import AuditEvent
 from frontline.mail.models import InboundMail, Mailbox, NotificationTemplate, OutboundMail
@@ -415,3 +419,147 @@ def outbound_stale(*, older_than: timedelta = timedelta(minutes=20), limit: int 
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+# --- resending failed notifications --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ResendSkip:
+    outbound_id: int
+    recipient: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"#{self.outbound_id} to {self.recipient}: {self.reason}"
+
+
+@dataclass
+class ResendResult:
+    """What `outbound_resend` did: the rows queued again, and the ones left as they were."""
+
+    resent: list[OutboundMail] = field(default_factory=list)
+    skipped: list[ResendSkip] = field(default_factory=list)
+
+
+def may_resend_outbound(actor: Actor) -> bool:
+    """Administrators (and system jobs), as for retrying failed inbound mail; an administrator
+    serving some organisations only, for those organisations' notifications."""
+    return actor.has_role("admin", "system")
+
+
+@transaction.atomic
+def outbound_resend(*, actor: Actor, outbound_ids: Sequence[int]) -> ResendResult:
+    """Queue failed notifications again and enqueue their sending after commit.
+
+    Only rows whose status is failed are resent: each goes back to queued (the last error is
+    kept in the audit entry, the attempt count goes on), gets an audit entry on its ticket, and
+    `mail_send` runs for it once this commits. Other rows are skipped with the reason, and so
+    is a row whose recipient reached the daily cap (FRONTLINE_MAIL_DAILY_CAP): a resent mail
+    counts as a new automatic mail to that address unless it was written in the last 24 hours
+    (then it was already counted). The rows are locked (select_for_update), so two
+    administrators clicking at once resend a row once.
+
+    Raises PermissionDenied (not an administrator), NotFound (an id that does not exist or
+    belongs to an organisation the actor does not serve: nothing is resent), ValidationError
+    (no ids, or none of the rows could be resent: the reasons are in the message)."""
+    if not may_resend_outbound(actor):
+        raise PermissionDenied("Only administrators may resend failed notifications.")
+    wanted = list(dict.fromkeys(int(pk) for pk in outbound_ids))
+    if not wanted:
+        raise ValidationError("Choose at least one notification to resend.")
+    rows: list[OutboundMail] = list(
+        OutboundMail.objects.visible_to(actor)
+        .select_for_update(of=("self",))
+        .select_related("ticket")
+        .filter(pk__in=wanted)
+        .order_by("pk")
+    )
+    missing = sorted(set(wanted) - {row.pk for row in rows})
+    if missing:
+        raise NotFound("Notification " + ", ".join(f"#{pk}" for pk in missing) + " not found.")
+    result = ResendResult()
+    failed = []
+    for row in rows:
+        if row.status == OutboundMail.Status.FAILED:
+            failed.append(row)
+        else:
+            reason = f"not resent: it is {row.get_status_display().lower()}, not failed."
+            result.skipped.append(ResendSkip(row.pk, row.recipient, reason))
+    allowed = _within_daily_cap(failed)
+    for row in failed:
+        if row.pk not in allowed:
+            reason = (
+                f"not resent: daily cap reached ({daily_cap()} automatic mails to this "
+                "address in 24 hours); try again later."
+            )
+            result.skipped.append(ResendSkip(row.pk, row.recipient, reason))
+            continue
+        _requeue(row, actor=actor)
+        result.resent.append(row)
+    if not result.resent:
+        raise ValidationError("; ".join(str(skip) for skip in result.skipped))
+    logger.info(
+        "failed notifications resent",
+        extra={
+            "actor": actor.label,
+            "resent": [row.pk for row in result.resent],
+            "skipped": [skip.outbound_id for skip in result.skipped],
+        },
+    )
+    return result
+
+
+def _within_daily_cap(rows: Sequence[OutboundMail]) -> set[int]:
+    """The pks of `rows` that may be sent again without any recipient getting more than the
+    daily cap of automatic mail: the cap counts every mail written to the address in the last
+    24 hours (sent_recently_many), which already includes the recent rows being resent; an
+    older row counts as one more. Oldest first, as they were meant to go out."""
+    cap = daily_cap()
+    since = timezone.now() - timedelta(hours=24)
+    counted = sent_recently_many(sorted({row.recipient for row in rows}))
+    allowed: set[int] = set()
+    for row in rows:
+        if row.created_at >= since:
+            allowed.add(row.pk)  # already one of the recipient's mails of the day
+        elif counted.get(row.recipient, 0) < cap:
+            counted[row.recipient] = counted.get(row.recipient, 0) + 1
+            allowed.add(row.pk)
+    return allowed
+
+
+def _requeue(row: OutboundMail, *, actor: Actor) -> None:
+    previous_reason = row.reason
+    row.status = OutboundMail.Status.QUEUED
+    row.reason = ""
+    # updated_at moves on too, so the sweep (outbound_stale) leaves the row to this enqueue.
+    row.save(update_fields=["status", "reason", "updated_at"])
+    label = _EVENT_LABELS.get(row.event, row.event)
+    event_record(
+        actor=actor,
+        target=row.ticket,
+        tenant_id=row.tenant_id,
+        kind=AuditEvent.Kind.NOTIFIED,
+        field="mail",
+        old=OutboundMail.Status.FAILED,
+        new=row.recipient,
+        data={
+            "outbound_id": row.pk,
+            "event": row.event,
+            "recipient": row.recipient,
+            "resend": True,
+            "previous_error": previous_reason[:1000],
+            "reason": f"{label} mail queued again after it failed",
+        },
+        is_public=False,
+    )
+    transaction.on_commit(_send_enqueuer(row.pk), robust=True)
+
+
+def _send_enqueuer(outbound_id: int) -> Callable[[], None]:
+    def mail_send_enqueue() -> None:
+        from frontline.mail.tasks import mail_send  # tasks import this module
+
+        mail_send.delay(outbound_id)
+
+    return mail_send_enqueue

@@ -1,5 +1,6 @@
 """Helpers for the security suites: attackers' clients, tickets to attack, and snapshots that
-prove a refused request changed nothing."""
+prove a refused request changed nothing; for the mail suites, the local SMTP server (`sink`) and
+`run` (a service, then the mail it enqueued on commit)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.test import Client
 
 from frontline.accounts.models import ApiToken, User
 from frontline.core.models import AuditEvent
+from frontline.mail.tests.smtp_sink import run, sink  # noqa: F401  (fixtures for the mail suites)
 from frontline.tickets import services
 from frontline.tickets.models import Attachment, Comment, Escalation, StatusLink, Ticket
 from tests.api.conftest import API, ApiClient, api_as  # noqa: F401  (re-exported fixture)

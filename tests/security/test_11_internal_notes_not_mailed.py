@@ -9,20 +9,9 @@ from __future__ import annotations
 import pytest
 
 from frontline.mail.models import NotificationTemplate, OutboundMail
-from frontline.mail.tests import smtp_sink
 from frontline.tickets import services
 
-sink = smtp_sink.sink
 NOTE = "xyzzy-note: the user's mailbox is over quota"
-
-
-@pytest.fixture
-def run(django_capture_on_commit_callbacks):
-    def _run(func, /, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return func(**kwargs)
-
-    return _run
 
 
 @pytest.fixture
@@ -44,10 +33,7 @@ def ticket(desk, run):
     return ticket
 
 
-def test_internal_note_sends_no_mail_to_anyone(desk, sink, run, ticket):
-    sink.handler.received.clear()
-    before = OutboundMail.objects.count()
-
+def _add_note(run, desk, ticket):
     run(
         services.comment_add,
         actor=desk.actor(desk.agent2),
@@ -55,6 +41,13 @@ def test_internal_note_sends_no_mail_to_anyone(desk, sink, run, ticket):
         body=NOTE,
         is_internal=True,
     )
+
+
+def test_internal_note_sends_no_mail_to_anyone(desk, sink, run, ticket):
+    sink.handler.received.clear()
+    before = OutboundMail.objects.count()
+
+    _add_note(run, desk, ticket)
 
     assert sink.received == []
     assert OutboundMail.objects.count() == before
@@ -68,13 +61,7 @@ def test_note_text_never_appears_in_later_mail(desk, sink, run, ticket):
         subject="{{ number }} {{ note }} {{ notes }} {{ comments }}",
         body="{{ reply_text }} | {{ note }} {{ internal }} {{ ticket.comments }} {{ comment }}",
     )
-    run(
-        services.comment_add,
-        actor=desk.actor(desk.agent2),
-        ticket=ticket,
-        body=NOTE,
-        is_internal=True,
-    )
+    _add_note(run, desk, ticket)
     sink.handler.received.clear()
 
     run(

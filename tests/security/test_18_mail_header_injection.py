@@ -4,25 +4,12 @@ with a line break is refused there (BadHeaderError) and the mail fails without b
 
 from __future__ import annotations
 
-import pytest
-
 from frontline.mail import outbound
 from frontline.mail.models import Mailbox, OutboundMail
-from frontline.mail.tests import smtp_sink
 from frontline.tickets import services
 from frontline.tickets.models import Ticket
 
-sink = smtp_sink.sink
 INJECTION = "Printer\r\nBcc: victim@evil.example\r\nX-Injected: yes"
-
-
-@pytest.fixture
-def run(django_capture_on_commit_callbacks):
-    def _run(func, /, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return func(**kwargs)
-
-    return _run
 
 
 def _assert_clean(received) -> None:

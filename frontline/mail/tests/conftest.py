@@ -1,5 +1,6 @@
-"""Fixtures for the inbound mail tests: a mailbox per test on the root `desk`, media in a
-temporary folder, and a small builder of raw RFC 822 messages."""
+"""Fixtures for the mail tests: a mailbox per test on the root `desk`, media in a temporary
+folder, a small builder of raw RFC 822 messages, the local SMTP sink and `run` (a service and
+the mail it enqueued on commit; from smtp_sink.py), and the admin's list actions."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from email.utils import format_datetime, make_msgid
 from typing import Any, TypeVar
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
+from frontline.core.access import Actor
 from frontline.mail.models import Mailbox, OrganizationMailDomain
+from frontline.mail.tests.smtp_sink import desk_mailbox, run, sink  # noqa: F401  (fixtures)
 
 _counter = itertools.count(1)
 
@@ -22,26 +26,24 @@ def _mail_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+def pipe_mailbox(org, *, name: str, address: str, **extra: Any) -> Mailbox:
+    """An active mailbox fed by the MTA pipe."""
+    return Mailbox.objects.create(
+        name=name, address=address, organization=org, source=Mailbox.Source.PIPE, **extra
+    )
+
+
 @pytest.fixture
 def mailbox(desk) -> Mailbox:
     """help@acme.example: organisation A's mailbox; unknown senders become end users."""
-    return Mailbox.objects.create(
-        name="Acme help desk",
-        address="help@acme.example",
-        organization=desk.org_a,
-        source=Mailbox.Source.PIPE,
-        default_group=desk.tier1,
+    return pipe_mailbox(
+        desk.org_a, name="Acme help desk", address="help@acme.example", default_group=desk.tier1
     )
 
 
 @pytest.fixture
 def mailbox_b(desk) -> Mailbox:
-    return Mailbox.objects.create(
-        name="Globex help desk",
-        address="help@globex.example",
-        organization=desk.org_b,
-        source=Mailbox.Source.PIPE,
-    )
+    return pipe_mailbox(desk.org_b, name="Globex help desk", address="help@globex.example")
 
 
 @pytest.fixture
@@ -125,17 +127,67 @@ def ticket_for(desk, *, requester=None, subject: str = "VPN drops every hour"):
     )
 
 
-def outbound_for(ticket, *, message_id: str, recipient: str = "alice@acme.example"):
-    """A notification we sent about `ticket` (engineer B's rows; made by hand here)."""
+def outbound_for(ticket, *, message_id: str, recipient: str = "alice@acme.example", **fields):
+    """A notification we sent about `ticket` (a reply, sent; `fields` change any column)."""
     from frontline.mail.models import OutboundMail
 
+    values = {
+        "event": "reply",
+        "subject": f"[{ticket.number}] {ticket.subject}",
+        "body_text": "An agent replied.",
+        "status": OutboundMail.Status.SENT,
+        **fields,
+    }
     return OutboundMail.objects.create(
         tenant_id=ticket.tenant_id,
         ticket=ticket,
-        event="reply",
         recipient=recipient,
-        subject=f"[{ticket.number}] {ticket.subject}",
-        body_text="An agent replied.",
         message_id=message_id,
-        status=OutboundMail.Status.SENT,
+        **values,
     )
+
+
+def imap_mailbox(
+    *,
+    org,
+    port: int,
+    name: str = "",
+    host: str = "127.0.0.1",
+    security: str = Mailbox.Security.NONE,
+    address: str = "help@acme.example",
+    user: str = "helpdesk",
+    password: str = "secret",
+    **extra: Any,
+) -> Mailbox:
+    """An active IMAP mailbox of `org` on host:port, its password stored encrypted."""
+    from frontline.mail.credentials import mailbox_password_set
+
+    box = Mailbox.objects.create(
+        name=name or f"IMAP {address}",
+        address=address,
+        organization=org,
+        source=Mailbox.Source.IMAP,
+        imap_host=host,
+        imap_port=port,
+        imap_security=security,
+        imap_username=user,
+        **extra,
+    )
+    mailbox_password_set(actor=Actor.system(), mailbox=box, password=password)
+    box.refresh_from_db()
+    return box
+
+
+@pytest.fixture
+def admin_action():
+    """Run an action of a mail model's admin list: `admin_action(client, "outboundmail",
+    "resend", pk, ...)`, following the redirect back to the list (the messages are on it)."""
+
+    def post(client, model: str, action: str, *pks: int):
+        return client.post(
+            reverse(f"admin:mail_{model}_changelist"),
+            {"action": action, "_selected_action": list(pks)},
+            follow=True,
+        )
+
+    return post

@@ -6,15 +6,19 @@ configuration and service are never touched. A missing program skips the test wi
 saying what to install, except under CI=true, where it fails: CI must run these tests.
 
 Use in a test module: a fixture `with dovecot_server() as server: yield server`, and
-`swaks(...)` to send mail.
+`swaks(...)` to send mail. `dovecot_server(tls=self_signed_certificate(folder))` serves IMAPS on
+`server.imaps_port` and STARTTLS on `server.port`, with ssl = required.
 """
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -24,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from imap_tools import AND, MailBoxUnencrypted
+from imap_tools import AND, BaseMailBox, MailBox, MailBoxUnencrypted
 
 DOVECOT = "/usr/sbin/dovecot"
 SWAKS = "/usr/bin/swaks"
@@ -72,7 +76,7 @@ base_dir = {tmp}/run
 state_dir = {tmp}/state
 log_path = {tmp}/dovecot.log
 info_log_path = {tmp}/dovecot.log
-ssl = no
+{ssl_settings}
 auth_mechanisms = plain login
 disable_plaintext_auth = no
 mail_location = maildir:{tmp}/mail/%u
@@ -95,23 +99,94 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
-  }}
+    address = 127.0.0.1
+    port = {imaps_port}
+{imaps_ssl}  }}
 {chroot}}}
 service anvil {{
 {chroot}}}
 """
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """A PEM certificate and its private key. Self-signed, so the certificate is also the CA a
+    client trusts it with."""
+
+    cert: Path
+    key: Path
+
+
+def self_signed_certificate(
+    folder: Path, *, names: Sequence[str] = ("localhost",), ips: Sequence[str] = ()
+) -> TlsFiles:
+    """A throwaway self-signed server certificate for DNS `names` and IP addresses `ips` (an EC
+    key: quick to make), valid from yesterday for a week, written to `folder`."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0] if names else ips[0])])
+    alternatives: list[x509.GeneralName] = [x509.DNSName(n) for n in names]
+    alternatives += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=7))
+        .add_extension(x509.SubjectAlternativeName(alternatives), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    files = TlsFiles(cert=folder / "cert.pem", key=folder / "key.pem")
+    files.cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    files.key.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    files.key.chmod(0o600)
+    return files
+
+
 @dataclass
 class Dovecot:
-    """A running Dovecot with users `helpdesk` and `other` (password `secret` for both)."""
+    """A running Dovecot with users `helpdesk` and `other` (password `secret` for both). With
+    `tls`, ssl = required: IMAPS on `imaps_port`, STARTTLS on `port` (Dovecot counts a client on
+    127.0.0.1 as secured, so it would still let a plain login through there)."""
 
     root: Path
     port: int
     process: subprocess.Popen[bytes] | None = None
     users: dict[str, str] = field(default_factory=lambda: {"helpdesk": "secret", "other": "secret"})
     host: str = "127.0.0.1"
+    tls: TlsFiles | None = None
+    imaps_port: int = 0
 
     def start(self) -> None:
         for sub in ("run", "state", "mail"):
@@ -139,10 +214,24 @@ class Dovecot:
         (self.root / "users").write_text("\n".join(lines) + "\n")
         if os.geteuid() == 0:
             os.chown(self.root / "mail", uid, gid)
+        if self.tls is None:
+            ssl_settings, imaps_ssl, imaps_port = "ssl = no", "", 0
+        else:
+            ssl_settings = (
+                f"ssl = required\nssl_cert = <{self.tls.cert}\nssl_key = <{self.tls.key}\n"
+                "ssl_min_protocol = TLSv1.2"
+            )
+            imaps_ssl, imaps_port = "    ssl = yes\n", self.imaps_port
         conf = self.root / "dovecot.conf"
         conf.write_text(
             _CONFIG.format(
-                tmp=self.root, port=self.port, user_settings=user_settings, chroot=chroot
+                tmp=self.root,
+                port=self.port,
+                imaps_port=imaps_port,
+                imaps_ssl=imaps_ssl,
+                ssl_settings=ssl_settings,
+                user_settings=user_settings,
+                chroot=chroot,
             )
         )
         self.process = subprocess.Popen(  # noqa: S603 (fixed program, our own config)
@@ -152,7 +241,7 @@ class Dovecot:
             start_new_session=True,
         )
         try:
-            wait_for_port(self.port)
+            wait_for_port(self.port)  # IMAPS says nothing before a handshake: wait on IMAP
         except TimeoutError:
             self.stop()
             log = self.log()
@@ -175,8 +264,17 @@ class Dovecot:
 
     # --- talking to it as a mail client would --------------------------------------------
 
-    def client(self, user: str = "helpdesk") -> MailBoxUnencrypted:
-        box = MailBoxUnencrypted(self.host, port=self.port, timeout=10)
+    def client(self, user: str = "helpdesk") -> BaseMailBox:
+        """Logged in as `user`: the test's own access (over IMAPS, without checking the
+        certificate, when the server has TLS; the code under test checks it)."""
+        box: BaseMailBox
+        if self.tls is None:
+            box = MailBoxUnencrypted(self.host, port=self.port, timeout=10)
+        else:
+            unchecked = ssl.create_default_context()
+            unchecked.check_hostname = False
+            unchecked.verify_mode = ssl.CERT_NONE
+            box = MailBox(self.host, port=self.imaps_port, timeout=10, ssl_context=unchecked)
         box.login(user, self.users[user], initial_folder=None)
         return box
 
@@ -211,14 +309,18 @@ class Dovecot:
 
 
 @contextmanager
-def dovecot_server() -> Iterator[Dovecot]:
+def dovecot_server(*, tls: TlsFiles | None = None) -> Iterator[Dovecot]:
     """A fresh Dovecot, stopped and removed afterwards (wrap it in a fixture). Its folder is
     not under pytest's tmp_path: Dovecot's unprivileged processes must be able to enter every
-    parent folder, and pytest makes those private (0700)."""
+    parent folder, and pytest makes those private (0700). With `tls`, ssl = required."""
     require_program(DOVECOT, package="dovecot-imapd")
     root = Path(tempfile.mkdtemp(prefix="frontline-dovecot-"))
     root.chmod(0o755)
-    server = Dovecot(root=root, port=free_port())
+    port = free_port()
+    imaps_port = 0
+    while tls is not None and imaps_port in (0, port):
+        imaps_port = free_port()
+    server = Dovecot(root=root, port=port, tls=tls, imaps_port=imaps_port)
     try:
         server.start()
         yield server

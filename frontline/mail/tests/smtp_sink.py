@@ -1,10 +1,13 @@
 """A real SMTP server for the outbound tests: aiosmtpd on 127.0.0.1 and a free port, keeping every
-message it receives (envelope and bytes). Tests point Django's SMTP backend at it."""
+message it receives (envelope and bytes). Tests point Django's SMTP backend at it.
+
+The fixtures at the end (`sink`, `run`, `desk_mailbox`) are offered by frontline/mail/tests and
+tests/security through their conftest.py."""
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -92,7 +95,7 @@ def use_sink(settings: Any, sink: Sink) -> None:
     settings.EMAIL_TIMEOUT = 5
 
 
-# --- fixtures (import them into a test module: `from frontline.mail.tests.smtp_sink import ...`)
+# --- fixtures (conftest.py imports them: `from frontline.mail.tests.smtp_sink import ...`) ------
 
 
 @pytest.fixture
@@ -105,6 +108,18 @@ def sink(settings: Any) -> Iterator[Sink]:
     with running_sink() as running:
         use_sink(settings, running)
         yield running
+
+
+@pytest.fixture
+def run(django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
+    """Run a service and then what it enqueued on commit (the eager send task):
+    `run(services.ticket_create, actor=..., subject=...)`."""
+
+    def _run(func: Callable[..., Any], /, **kwargs: Any) -> Any:
+        with django_capture_on_commit_callbacks(execute=True):
+            return func(**kwargs)
+
+    return _run
 
 
 @pytest.fixture

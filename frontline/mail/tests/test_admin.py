@@ -10,9 +10,9 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from frontline.accounts.models import User
-from frontline.core.access import Actor
-from frontline.mail.credentials import mailbox_password, mailbox_password_set
+from frontline.mail.credentials import mailbox_password
 from frontline.mail.models import FailedMail, InboundMail, Mailbox
+from frontline.mail.tests.conftest import imap_mailbox
 from frontline.tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -22,20 +22,13 @@ PASSWORD = "Very-Secret-Imap-Pa55"
 
 @pytest.fixture
 def imap_box(desk):
-    box = Mailbox.objects.create(
+    return imap_mailbox(
+        org=desk.org_a,
         name="Acme IMAP",
-        address="help@acme.example",
-        organization=desk.org_a,
-        source=Mailbox.Source.IMAP,
-        imap_host="127.0.0.1",
-        imap_port=1,  # nothing listens there
-        imap_security=Mailbox.Security.NONE,
-        imap_username="helpdesk",
+        port=1,  # nothing listens there
+        password=PASSWORD,
         default_group=desk.tier1,
     )
-    mailbox_password_set(actor=Actor.system(), mailbox=box, password=PASSWORD)
-    box.refresh_from_db()
-    return box
 
 
 @pytest.fixture
@@ -134,12 +127,8 @@ def test_a_form_error_does_not_echo_the_password(admin_client, imap_box):
     assert "Typed-Pa55" not in response.content.decode()
 
 
-def test_fetch_now_action_reports_the_connection_error(admin_client, imap_box):
-    response = admin_client.post(
-        reverse("admin:mail_mailbox_changelist"),
-        {"action": "fetch_now", "_selected_action": [imap_box.pk]},
-        follow=True,
-    )
+def test_fetch_now_action_reports_the_connection_error(admin_client, imap_box, admin_action):
+    response = admin_action(admin_client, "mailbox", "fetch_now", imap_box.pk)
 
     html = response.content.decode()
     assert "help@acme.example: 0 message(s); error: connectionrefusederror" in html.lower()
@@ -148,12 +137,8 @@ def test_fetch_now_action_reports_the_connection_error(admin_client, imap_box):
     assert imap_box.last_error
 
 
-def test_test_connection_action_reports_failure(admin_client, imap_box):
-    response = admin_client.post(
-        reverse("admin:mail_mailbox_changelist"),
-        {"action": "test_connection", "_selected_action": [imap_box.pk]},
-        follow=True,
-    )
+def test_test_connection_action_reports_failure(admin_client, imap_box, admin_action):
+    response = admin_action(admin_client, "mailbox", "test_connection", imap_box.pk)
 
     html = response.content.decode()
     assert "help@acme.example: connectionrefusederror" in html.lower()
@@ -187,17 +172,13 @@ def test_failed_mail_list_shows_reason_sender_subject_and_attempts(
     assert "Stuck while storage was full" in html
 
 
-def test_retry_action_ingests_the_message(admin_client, imap_box, make_mail):
+def test_retry_action_ingests_the_message(admin_client, imap_box, make_mail, admin_action):
     failed = _failed_mail(
         imap_box,
         make_mail(subject="Stuck while storage was full", message_id="<stuck-1@client.example>"),
     )
 
-    response = admin_client.post(
-        reverse("admin:mail_failedmail_changelist"),
-        {"action": "retry", "_selected_action": [failed.pk]},
-        follow=True,
-    )
+    response = admin_action(admin_client, "failedmail", "retry", failed.pk)
 
     assert f"#{failed.pk} processed: ticket" in response.content.decode()
     failed.refresh_from_db()
@@ -207,7 +188,7 @@ def test_retry_action_ingests_the_message(admin_client, imap_box, make_mail):
 
 
 def test_retry_by_a_staff_agent_who_is_not_an_administrator_is_refused(
-    client, desk, imap_box, make_mail
+    client, desk, imap_box, make_mail, admin_action
 ):
     staff_agent = desk.agent1
     staff_agent.is_staff = True
@@ -217,11 +198,7 @@ def test_retry_by_a_staff_agent_who_is_not_an_administrator_is_refused(
     failed = _failed_mail(imap_box, make_mail())
     client.force_login(staff_agent)
 
-    response = client.post(
-        reverse("admin:mail_failedmail_changelist"),
-        {"action": "retry", "_selected_action": [failed.pk]},
-        follow=True,
-    )
+    response = admin_action(client, "failedmail", "retry", failed.pk)
 
     assert "Only administrators may retry failed mail." in response.content.decode()
     failed.refresh_from_db()
@@ -277,16 +254,12 @@ def test_a_mailbox_added_with_a_password_stores_it_encrypted(admin_client, desk)
     assert mailbox_password(mailbox) == "Globex-Pa55"
 
 
-def test_actions_skip_mailboxes_that_are_not_polled(admin_client, desk):
+def test_actions_skip_mailboxes_that_are_not_polled(admin_client, desk, admin_action):
     piped = Mailbox.objects.create(name="Piped", address="pipe@acme.example")
     piped.source = Mailbox.Source.PIPE
     piped.save()
 
-    response = admin_client.post(
-        reverse("admin:mail_mailbox_changelist"),
-        {"action": "fetch_now", "_selected_action": [piped.pk]},
-        follow=True,
-    )
+    response = admin_action(admin_client, "mailbox", "fetch_now", piped.pk)
 
     assert "Skipped (not an active IMAP mailbox): pipe@acme.example" in response.content.decode()
     piped.refresh_from_db()

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from frontline.core.access import Actor
 from frontline.mail import imap
-from frontline.mail.credentials import mailbox_password_set
 from frontline.mail.ingest import ingest_message as real_ingest
 from frontline.mail.models import InboundMail, Mailbox
+from frontline.mail.tests.conftest import imap_mailbox as imap_mailbox_on
 from frontline.mail.tests.servers import dovecot_server
 from frontline.tickets.models import Comment, Ticket
 
@@ -23,23 +22,9 @@ def dovecot():
         yield server
 
 
-def imap_mailbox(
-    server, *, org, address="help@acme.example", user="helpdesk", password="secret", **extra
-):
-    box = Mailbox.objects.create(
-        name=f"IMAP {address}",
-        address=address,
-        organization=org,
-        source=Mailbox.Source.IMAP,
-        imap_host="127.0.0.1",
-        imap_port=server.port,
-        imap_security=Mailbox.Security.NONE,
-        imap_username=user,
-        **extra,
-    )
-    mailbox_password_set(actor=Actor.system(), mailbox=box, password=password)
-    box.refresh_from_db()
-    return box
+def imap_mailbox(server, *, org, **extra):
+    """A plain-IMAP mailbox on the test's Dovecot."""
+    return imap_mailbox_on(org=org, port=server.port, **extra)
 
 
 @pytest.fixture

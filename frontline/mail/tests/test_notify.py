@@ -12,23 +12,14 @@ from django.utils import timezone
 from frontline.core.models import AuditEvent
 from frontline.mail.models import InboundMail, NotificationTemplate, OutboundMail
 from frontline.mail.tests import smtp_sink
+from frontline.mail.tests.conftest import outbound_for
 from frontline.tickets import services
 from frontline.tickets.models import Ticket
 
 S = Ticket.Status
-sink = smtp_sink.sink
-desk_mailbox = smtp_sink.desk_mailbox
 
-
-@pytest.fixture
-def run(django_capture_on_commit_callbacks):
-    """Run a service and then what it enqueued on commit (the eager send task)."""
-
-    def _run(func, /, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return func(**kwargs)
-
-    return _run
+# `sink` (the local SMTP server), `run` (a service, then the mail it enqueued on commit) and
+# `desk_mailbox` come from conftest.py.
 
 
 def _open(run, desk, *, user=None, subject="Printer on floor 2 is jammed", **kwargs):
@@ -41,6 +32,38 @@ def _open(run, desk, *, user=None, subject="Printer on floor 2 is jammed", **kwa
 
 def _reply(run, desk, ticket, author, body, **kwargs):
     return run(services.comment_add, actor=desk.actor(author), ticket=ticket, body=body, **kwargs)
+
+
+def _watch(run, desk, ticket, *watchers):
+    for watcher in watchers:
+        run(services.watcher_add, actor=desk.actor(desk.agent1), ticket=ticket, user_id=watcher.pk)
+
+
+def _resolve(run, desk, ticket, notes):
+    return run(
+        services.ticket_resolve,
+        actor=desk.actor(desk.agent1),
+        ticket=ticket,
+        expected_version=None,
+        resolution_code=Ticket.ResolutionCode.SOLVED_REMOTELY,
+        resolution_notes=notes,
+    )
+
+
+def _opened_by_mail(ticket, mailbox, message_id, **extra):
+    """The InboundMail row the inbound engine links to a ticket that a mail opened."""
+    from frontline.mail.models import Mailbox
+
+    return InboundMail.objects.create(
+        mailbox=mailbox,
+        tenant=ticket.tenant,
+        message_id=message_id,
+        sender="alice@acme.example",
+        source=Mailbox.Source.PIPE,
+        outcome=InboundMail.Outcome.TICKET,
+        ticket=ticket,
+        **extra,
+    )
 
 
 def _rows(ticket, **filters):
@@ -145,15 +168,7 @@ def test_reply_on_a_mailed_ticket_answers_the_mail_that_opened_it(desk, sink, ru
     )
     with transaction.atomic():
         ticket = _open(run, desk, user=desk.agent1, channel=Ticket.Channel.EMAIL)
-        InboundMail.objects.create(
-            mailbox=mailbox,
-            tenant=desk.org_a,
-            message_id="<original-1@client.example>",
-            sender="alice@acme.example",
-            source=Mailbox.Source.PIPE,
-            outcome=InboundMail.Outcome.TICKET,
-            ticket=ticket,
-        )
+        _opened_by_mail(ticket, mailbox, "<original-1@client.example>")
     sink.handler.received.clear()
     _reply(run, desk, ticket, desk.agent1, "On it.")
     [mail] = sink.received
@@ -183,13 +198,7 @@ def test_requester_reply_on_an_unassigned_unwatched_ticket_mails_nobody(desk, si
 
 def test_watchers_get_agent_replies_and_the_author_never_gets_their_own(desk, sink, run):
     ticket = _open(run, desk)
-    for watcher in (desk.user_a2, desk.agent2, desk.agent1):
-        run(
-            services.watcher_add,
-            actor=desk.actor(desk.agent1),
-            ticket=ticket,
-            user_id=watcher.pk,
-        )
+    _watch(run, desk, ticket, desk.user_a2, desk.agent2, desk.agent1)
     sink.handler.received.clear()
 
     _reply(run, desk, ticket, desk.agent1, "Technician on the way.")
@@ -200,13 +209,7 @@ def test_watchers_get_agent_replies_and_the_author_never_gets_their_own(desk, si
 
 def test_requester_reply_reaches_agent_watchers_but_not_end_user_watchers(desk, sink, run):
     ticket = _open(run, desk)
-    for watcher in (desk.user_a2, desk.agent2):
-        run(
-            services.watcher_add,
-            actor=desk.actor(desk.agent1),
-            ticket=ticket,
-            user_id=watcher.pk,
-        )
+    _watch(run, desk, ticket, desk.user_a2, desk.agent2)
     sink.handler.received.clear()
     _reply(run, desk, ticket, desk.user_a, "Here is the error code: E-42.")
     assert [m.rcpt_tos for m in sink.received] == [["t2@provider.test"]]
@@ -217,8 +220,7 @@ def test_a_reply_to_several_recipients_reads_the_cap_once_and_writes_one_insert(
     from django.test.utils import CaptureQueriesContext
 
     ticket = _open(run, desk)
-    for watcher in (desk.user_a2, desk.agent2):
-        run(services.watcher_add, actor=desk.actor(desk.agent1), ticket=ticket, user_id=watcher.pk)
+    _watch(run, desk, ticket, desk.user_a2, desk.agent2)
     with CaptureQueriesContext(connection) as queries:
         services.comment_add(actor=desk.actor(desk.agent1), ticket=ticket, body="On my way.")
     sql = [q["sql"] for q in queries.captured_queries]
@@ -231,8 +233,7 @@ def test_a_reply_to_several_recipients_reads_the_cap_once_and_writes_one_insert(
 
 def test_watchers_who_lost_access_to_the_organisation_get_no_more_mail(desk, sink, run):
     ticket = _open(run, desk)
-    for watcher in (desk.agent_a, desk.user_a2):
-        run(services.watcher_add, actor=desk.actor(desk.agent1), ticket=ticket, user_id=watcher.pk)
+    _watch(run, desk, ticket, desk.agent_a, desk.user_a2)
     sink.handler.received.clear()
     _reply(run, desk, ticket, desk.agent1, "First update.")
     first = sorted(r for m in sink.received for r in m.rcpt_tos)
@@ -272,17 +273,10 @@ def test_status_change_is_mailed_to_the_requester(desk, sink, run):
 
 def test_resolution_mail_carries_a_link_where_the_requester_can_reopen(desk, sink, run, client):
     ticket = _open(run, desk, user=desk.agent1, assignee_id=desk.agent1.pk)
-    run(services.watcher_add, actor=desk.actor(desk.agent1), ticket=ticket, user_id=desk.user_a2.pk)
+    _watch(run, desk, ticket, desk.user_a2)
     sink.handler.received.clear()
 
-    run(
-        services.ticket_resolve,
-        actor=desk.actor(desk.agent1),
-        ticket=ticket,
-        expected_version=None,
-        resolution_code=Ticket.ResolutionCode.SOLVED_REMOTELY,
-        resolution_notes="Replaced the fuser unit.",
-    )
+    _resolve(run, desk, ticket, "Replaced the fuser unit.")
 
     assert sorted(r for m in sink.received for r in m.rcpt_tos) == [
         "alice@acme.example",
@@ -311,16 +305,9 @@ def test_resolution_mail_carries_a_link_where_the_requester_can_reopen(desk, sin
 
 def test_agent_who_resolves_their_own_watched_ticket_is_not_mailed(desk, sink, run):
     ticket = _open(run, desk, user=desk.agent1, assignee_id=desk.agent1.pk)
-    run(services.watcher_add, actor=desk.actor(desk.agent1), ticket=ticket, user_id=desk.agent1.pk)
+    _watch(run, desk, ticket, desk.agent1)
     sink.handler.received.clear()
-    run(
-        services.ticket_resolve,
-        actor=desk.actor(desk.agent1),
-        ticket=ticket,
-        expected_version=None,
-        resolution_code=Ticket.ResolutionCode.SOLVED_REMOTELY,
-        resolution_notes="Done.",
-    )
+    _resolve(run, desk, ticket, "Done.")
     assert [m.rcpt_tos for m in sink.received] == [["alice@acme.example"]]
 
 
@@ -343,16 +330,7 @@ def test_ticket_opened_by_an_auto_reply_gets_no_acknowledgement(
             channel=Ticket.Channel.EMAIL,
         )
         # The inbound engine links its row after the ticket exists, in the same transaction.
-        InboundMail.objects.create(
-            mailbox=mailbox,
-            tenant=desk.org_a,
-            message_id="<ooo-1@client.example>",
-            sender="alice@acme.example",
-            source=Mailbox.Source.PIPE,
-            outcome=InboundMail.Outcome.TICKET,
-            is_auto=True,
-            ticket=ticket,
-        )
+        _opened_by_mail(ticket, mailbox, "<ooo-1@client.example>", is_auto=True)
     assert sink.received == []
     [row] = _rows(ticket)
     assert row.status == OutboundMail.Status.SUPPRESSED
@@ -363,16 +341,8 @@ def test_the_41st_mail_in_a_day_to_one_address_is_suppressed(desk, sink, run, se
     settings.FRONTLINE_MAIL_DAILY_CAP = 40
     ticket = _open(run, desk)  # mail 1
     for i in range(39):  # mails 2..40
-        OutboundMail.objects.create(
-            tenant=desk.org_a,
-            ticket=ticket,
-            event="reply",
-            recipient="alice@acme.example",
-            subject="earlier",
-            body_text="earlier",
-            message_id=f"<earlier-{i}@mail.frontline.test>",
-            status=OutboundMail.Status.SENT,
-        )
+        earlier = f"<earlier-{i}@mail.frontline.test>"
+        outbound_for(ticket, message_id=earlier, subject="earlier", body_text="earlier")
     sink.handler.received.clear()
 
     _reply(run, desk, ticket, desk.agent1, "Mail number 41.")
@@ -382,7 +352,7 @@ def test_the_41st_mail_in_a_day_to_one_address_is_suppressed(desk, sink, run, se
     assert row.status == OutboundMail.Status.SUPPRESSED
     assert "Daily cap" in row.reason
     # Another recipient is not affected by Alice's cap.
-    run(services.watcher_add, actor=desk.actor(desk.agent1), ticket=ticket, user_id=desk.agent2.pk)
+    _watch(run, desk, ticket, desk.agent2)
     _reply(run, desk, ticket, desk.agent1, "For the watcher.")
     assert [m.rcpt_tos for m in sink.received] == [["t2@provider.test"]]
 

@@ -9,19 +9,16 @@ from frontline.mail import notify, outbound
 from frontline.mail.admin import NotificationTemplateForm
 from frontline.mail.models import InboundMail, Mailbox, NotificationTemplate, OutboundMail
 from frontline.mail.sandbox import default_render
-from frontline.mail.tests import smtp_sink
+from frontline.mail.tests.conftest import outbound_for, pipe_mailbox
 from frontline.tickets import services
-
-sink = smtp_sink.sink
 
 
 @pytest.fixture
 def acme_box(desk) -> Mailbox:
-    return Mailbox.objects.create(
+    return pipe_mailbox(
+        desk.org_a,
         name="Acme help desk",
         address="help@acme.example",
-        organization=desk.org_a,
-        source=Mailbox.Source.PIPE,
         unknown_senders=Mailbox.UnknownSenders.REJECT,
     )
 
@@ -150,24 +147,13 @@ def test_references_stay_bounded_on_a_long_thread(desk):
     )
     first = OutboundMail.objects.get(ticket=ticket)
     for i in range(30):
-        OutboundMail.objects.create(
-            tenant=desk.org_a,
-            ticket=ticket,
-            event="reply",
-            recipient="alice@acme.example",
-            subject="s",
-            body_text="b",
-            message_id=f"<m{i}@mail.frontline.test>",
-            status=OutboundMail.Status.SENT,
-        )
-    last = OutboundMail.objects.create(
-        tenant=desk.org_a,
-        ticket=ticket,
-        event="reply",
-        recipient="alice@acme.example",
+        outbound_for(ticket, message_id=f"<m{i}@mail.frontline.test>", subject="s", body_text="b")
+    last = outbound_for(
+        ticket,
+        message_id="<last@mail.frontline.test>",
         subject="s",
         body_text="b",
-        message_id="<last@mail.frontline.test>",
+        status=OutboundMail.Status.QUEUED,
     )
     in_reply_to, references = outbound.thread_headers(outbound=last)
     ids = references.split()
