@@ -3,8 +3,6 @@ notification: the text part carries it as text, the HTML alternative escapes it.
 
 from __future__ import annotations
 
-import pytest
-
 from frontline.accounts.models import User
 from frontline.mail.models import Mailbox
 from frontline.mail.tests import smtp_sink
@@ -18,15 +16,6 @@ REPLY = '<a href="javascript:alert(1)">click</a> <b onmouseover=alert(2)>hi</b>'
 
 def _html_of(received) -> str:
     return received.message.get_body(("html",)).get_content()
-
-
-@pytest.fixture
-def run(django_capture_on_commit_callbacks):
-    def _run(func, /, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return func(**kwargs)
-
-    return _run
 
 
 def test_markup_in_subject_name_and_reply_is_escaped_in_the_html_part(desk, sink, run):

@@ -32,15 +32,6 @@ REFUSED = [
 ]
 
 
-@pytest.fixture
-def run(django_capture_on_commit_callbacks):
-    def _run(func, /, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return func(**kwargs)
-
-    return _run
-
-
 @pytest.mark.parametrize("source", REFUSED)
 def test_admin_form_refuses_templates_that_reach_outside_the_sandbox(desk, source):
     with pytest.raises(SandboxError):
