@@ -163,13 +163,11 @@ def group_list(*, actor: Actor) -> QuerySet[SupportGroup]:
 
 
 def group_list_cached(*, actor: Actor) -> list[SupportGroup]:
-    """group_list as a list, from the process's configuration cache (shared: read-only)."""
+    """group_list as a list, from the process's configuration cache (shared: read-only; in the
+    model's order, tier then name)."""
     if not actor.is_agent:
         return []
-    groups: list[SupportGroup] = config_cache.cached(
-        "accounts.groups.active", lambda: list(group_list(actor=actor))
-    )
-    return groups
+    return [g for g in config_cache.rows(SupportGroup).values() if g.is_active]
 
 
 def group_get(*, actor: Actor, group_id: int) -> SupportGroup:

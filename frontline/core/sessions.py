@@ -70,11 +70,11 @@ class SessionStore(DbSessionStore):
     def delete(self, session_key: str | None = None) -> None:
         key = session_key or self.session_key
         if key is not None and settings.FRONTLINE_SESSION_CACHE:
-            cache.set(CACHE_PREFIX + key, _DELETED, TOMBSTONE_SECONDS)
+            cache.set(self._cache_key(key), _DELETED, TOMBSTONE_SECONDS)
         super().delete(session_key)
 
-    def _cache_key(self) -> str:
-        return CACHE_PREFIX + str(self.session_key)
+    def _cache_key(self, session_key: str | None = None) -> str:
+        return CACHE_PREFIX + str(session_key or self.session_key)
 
     def _cached(self) -> tuple[dict[str, Any], Any] | str | None:
         if not self.session_key:

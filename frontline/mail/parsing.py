@@ -348,6 +348,11 @@ def _message_bytes(msg: Message) -> bytes:
             return b""
 
 
+def _content_type(part: Message) -> str:
+    # (Content-Type is parsed once per distinct text by POLICY: reading it again is cheap.)
+    return part.get_content_type()
+
+
 class _Walker:
     def __init__(self) -> None:
         self.parts = 0
@@ -358,8 +363,6 @@ class _Walker:
         self.report_type = ""
         self.report_headers: dict[str, list[str]] = {}
         self.report_texts: list[str] = []
-        # Content type per part (by id: the parts live as long as the walk).
-        self._types: dict[int, str] = {}
 
     def _count(self, depth: int) -> None:
         self.parts += 1
@@ -371,7 +374,7 @@ class _Walker:
     def _attach(
         self, part: Message, data: bytes | None = None, name: str = "", ctype: str = ""
     ) -> ParsedAttachment:
-        ctype = ctype or self._type(part)
+        ctype = ctype or _content_type(part)
         name = name or _filename(part) or _default_name(ctype, len(self.attachments) + 1)
         cid = _clean_header(str(part.get("Content-ID", "") or "")).strip().strip("<>")
         disposition = (part.get_content_disposition() or "").lower()
@@ -385,17 +388,9 @@ class _Walker:
         self.attachments.append(att)
         return att
 
-    def _type(self, part: Message) -> str:
-        """The part's content type, parsed once (policy.default parses the header on each read)."""
-        key = id(part)
-        found = self._types.get(key)
-        if found is None:
-            found = self._types[key] = part.get_content_type()
-        return found
-
     def walk(self, part: Message, depth: int = 0, *, body: bool = True) -> None:
         self._count(depth)
-        ctype = self._type(part)
+        ctype = _content_type(part)
         if ctype in _REPORT_PARTS:
             self._report_part(part, ctype)
             return
@@ -435,11 +430,11 @@ class _Walker:
         children: list[Message] = [c for c in payload if isinstance(c, Message)]
         if ctype == "multipart/alternative" and body:
             # One body: prefer what each representation is best at (text and html both kept).
-            plain = [c for c in children if self._type(c) == "text/plain"]
-            html = [c for c in children if self._type(c) == "text/html"]
+            plain = [c for c in children if _content_type(c) == "text/plain"]
+            html = [c for c in children if _content_type(c) == "text/html"]
             for child in children:
                 is_body = (plain and child is plain[0]) or (html and child is html[0])
-                other_body = self._type(child) in {"text/plain", "text/html"}
+                other_body = _content_type(child) in {"text/plain", "text/html"}
                 self.walk(child, depth + 1, body=bool(is_body) or not other_body)
             return
         if ctype == "multipart/report":

@@ -19,13 +19,9 @@ def organization_list(*, actor: Actor) -> QuerySet[Organization]:
 
 def organization_list_cached(*, actor: Actor) -> list[Organization]:
     """organization_list as a list, from the process's configuration cache (the rows are
-    shared: read-only)."""
-    everyone: list[Organization] = config_cache.cached(
-        "tenants.organizations", lambda: list(Organization.objects.order_by("name"))
-    )
-    if actor.all_tenants:
-        return list(everyone)
-    return [o for o in everyone if o.pk in actor.tenant_ids]
+    shared: read-only; in the model's order, by name)."""
+    everyone = config_cache.rows(Organization).values()
+    return [o for o in everyone if actor.all_tenants or o.pk in actor.tenant_ids]
 
 
 def organization_get(*, actor: Actor, organization_id: int) -> Organization:
@@ -39,7 +35,4 @@ def organization_cached(organization_id: int) -> Organization | None:
     """The organisation, from this process's configuration cache (core.config_cache): for
     internal use where its name or settings are needed on a hot path (no access check; the
     instance is shared between threads: read-only)."""
-    return config_cache.cached(
-        ("tenants.organization", organization_id),
-        lambda: Organization.objects.filter(pk=organization_id).first(),
-    )
+    return config_cache.rows(Organization).get(organization_id)
